@@ -1,5 +1,7 @@
 """Projects, cohorts and the application (the case) with its institutional content."""
 
+import uuid
+
 from django.conf import settings
 from django.db import models
 from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transition
@@ -210,24 +212,13 @@ class Application(ConcurrentTransitionMixin, models.Model):
         pass
 
     def save(self, *args, **kwargs):
-        if not self.reference:
-            self.reference = _next_reference()
+        if self.reference:
+            return super().save(*args, **kwargs)
+        # The reference derives from the primary key, so concurrent creates never collide.
+        self.reference = f"new-{uuid.uuid4().hex[:16]}"
         super().save(*args, **kwargs)
-
-
-def _next_reference():
-    from django.utils import timezone
-
-    year = timezone.now().year
-    prefix = f"SBX-{year}-"
-    last = (
-        Application.objects.filter(reference__startswith=prefix)
-        .order_by("-reference")
-        .values_list("reference", flat=True)
-        .first()
-    )
-    number = int(last.rsplit("-", 1)[1]) + 1 if last else 1
-    return f"{prefix}{number:04d}"
+        self.reference = f"SBX-{self.created_at:%Y}-{self.pk:05d}"
+        Application.objects.filter(pk=self.pk).update(reference=self.reference)
 
 
 class ApplicationUserObjectPermission(UserObjectPermissionBase):

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from .. import notifications
 from ..models import (
+    Cohort,
     Condition,
     ConditionStatus,
     Criterion,
@@ -71,6 +72,23 @@ def missing_for_submission(app):
     return missing
 
 
+def _check_cohort(app):
+    """A cohort takes applications only while its intake is open and it has room."""
+    if app.cohort_id is None:
+        return
+    # Locked so two submissions cannot both take the last place.
+    cohort = Cohort.objects.select_for_update().get(pk=app.cohort_id)
+    today = timezone.localdate()
+    if not cohort.intake_opens <= today <= cohort.intake_closes:
+        raise ValidationError(
+            f"The intake of {cohort.name} runs from {cohort.intake_opens:%d %B %Y} to "
+            f"{cohort.intake_closes:%d %B %Y}; choose rolling intake or another cohort."
+        )
+    taken = cohort.applications.exclude(state__in=[State.DRAFT, State.WITHDRAWN]).count()
+    if taken >= cohort.capacity:
+        raise ValidationError(f"{cohort.name} is full ({cohort.capacity} applications).")
+
+
 def submit(application, *, actor):
     """Firm: draft -> submitted. Starts the service-level clock."""
     with locked_application(application) as app:
@@ -78,6 +96,7 @@ def submit(application, *, actor):
         missing = missing_for_submission(app)
         if missing:
             raise ValidationError("Complete these before submitting: " + "; ".join(missing) + ".")
+        _check_cohort(app)
         before = move(app, "submit")
         app.submitted_at = timezone.now()
         app.save()

@@ -1,4 +1,4 @@
-from .context import reset_request_id, set_request_id
+from .context import current_request_id, reset_request_id, set_request_id
 
 
 class RequestIdMiddleware:
@@ -13,8 +13,6 @@ class RequestIdMiddleware:
         try:
             response = self.get_response(request)
         finally:
-            from .context import current_request_id
-
             request_id = current_request_id()
             reset_request_id(token)
         response["X-Request-ID"] = request_id

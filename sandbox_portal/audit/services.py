@@ -1,7 +1,9 @@
 """Appending to and verifying the hash-chained audit trail."""
 
+import json
 from dataclasses import dataclass
 
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
 
@@ -63,10 +65,6 @@ def record(*, actor, action, target=None, before=None, after=None, reason="", ap
 
 
 def _roundtrip(value):
-    import json
-
-    from django.core.serializers.json import DjangoJSONEncoder
-
     if value is None:
         return None
     return json.loads(json.dumps(value, cls=DjangoJSONEncoder))
