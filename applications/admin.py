@@ -2,7 +2,11 @@
 through the lifecycle services, so the admin shows them read-only."""
 
 from django.contrib import admin
+from django.db import transaction
+from django.forms.models import model_to_dict
 from guardian.admin import GuardedModelAdminMixin
+
+from sandbox_portal.audit.services import record
 
 from .models import (
     Application,
@@ -17,15 +21,46 @@ from .models import (
 )
 
 
+def _plain(instance):
+    return {
+        key: (value.pk if hasattr(value, "pk") else value)
+        for key, value in model_to_dict(instance).items()
+        if not isinstance(value, list)
+    }
+
+
+class AuditedAdmin(admin.ModelAdmin):
+    """Staff edits in the admin go into the audit trail like any other change."""
+
+    def save_model(self, request, obj, form, change):
+        before = _plain(type(obj).objects.get(pk=obj.pk)) if change and obj.pk else None
+        with transaction.atomic():
+            super().save_model(request, obj, form, change)
+            after = _plain(obj)
+            if before:
+                after = {k: v for k, v in after.items() if before.get(k) != v}
+                before = {k: before.get(k) for k in after}
+            record(
+                actor=request.user,
+                action=f"admin.{'change' if change else 'add'}.{obj._meta.model_name}",
+                target=obj,
+                before=before,
+                after=after,
+            )
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Zone)
-class ZoneAdmin(admin.ModelAdmin):
+class ZoneAdmin(AuditedAdmin):
     list_display = ("name", "kind")
     list_filter = ("kind",)
     search_fields = ("name",)
 
 
 @admin.register(Cohort)
-class CohortAdmin(admin.ModelAdmin):
+class CohortAdmin(AuditedAdmin):
     list_display = ("name", "intake_opens", "intake_closes", "capacity")
 
 
@@ -38,31 +73,31 @@ class MembershipInline(admin.TabularInline):
 
 
 @admin.register(Firm)
-class FirmAdmin(admin.ModelAdmin):
+class FirmAdmin(AuditedAdmin):
     list_display = ("name", "legal_name", "registration_number", "contact_email")
     search_fields = ("name", "legal_name")
     inlines = [MembershipInline]
 
 
 @admin.register(Project)
-class ProjectAdmin(admin.ModelAdmin):
+class ProjectAdmin(AuditedAdmin):
     list_display = ("name", "firm", "category")
     list_filter = ("category",)
 
 
 @admin.register(Node)
-class NodeAdmin(admin.ModelAdmin):
+class NodeAdmin(AuditedAdmin):
     list_display = ("label", "firm", "endpoint_url", "location", "operator")
     list_filter = ("firm",)
 
 
 @admin.register(Personnel)
-class PersonnelAdmin(admin.ModelAdmin):
+class PersonnelAdmin(AuditedAdmin):
     list_display = ("name", "firm", "role", "on_site")
 
 
 @admin.register(ZoneRegistration)
-class ZoneRegistrationAdmin(admin.ModelAdmin):
+class ZoneRegistrationAdmin(AuditedAdmin):
     list_display = ("firm", "zone", "registration_number", "registered_on")
 
 
