@@ -63,7 +63,10 @@ def applications_for(user, action=VIEW):
     if user.is_firm_user:
         return qs.filter(firm_id__in=_firm_ids(user))
     if user.is_regulator:
-        return qs.exclude(state=State.DRAFT)
+        # A draft the firm withdrew was never submitted: it stays the firm's own.
+        return qs.exclude(state=State.DRAFT).exclude(
+            state=State.WITHDRAWN, submitted_at__isnull=True
+        )
     if user.is_auditor:
         return qs.filter(pk__in=_auditor_application_ids(user))
     return qs.none()
@@ -175,6 +178,8 @@ def audit_events_for(user, application=None):
     from sandbox_portal.audit.models import AuditEvent
 
     qs = AuditEvent.objects.select_related("actor")
+    if not user.is_authenticated or not user.is_active:
+        return qs.none()
     if application is not None:
         if not applications_for(user).filter(pk=application.pk).exists():
             return qs.none()
@@ -209,3 +214,12 @@ def application_list(user, action=VIEW):
         .select_related("firm", "project", "case_officer", "cohort")
         .prefetch_related("rfis")
     )
+
+
+def own_memberships(user):
+    """The user's own active firm memberships, oldest first: the firm pages
+    work on one of these firms at a time."""
+    qs = FirmMembership.objects.select_related("firm")
+    if not user.is_authenticated or not user.is_active or not user.is_firm_user:
+        return qs.none()
+    return qs.filter(user=user, is_active=True).order_by("created_at", "pk")

@@ -1,0 +1,36 @@
+"""Helpers for the firm's pages: a logged-in client per persona, a zone, and
+files to upload."""
+
+import pytest
+from django.test import Client
+
+from applications.models import Zone, ZoneKind
+
+PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n"
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    # The personas' passwords are hashed once per test; a cheap hasher keeps it quick.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def as_user(people):
+    """``as_user("alice")``: a test client logged in as that persona."""
+
+    def login(name):
+        client = Client()
+        client.force_login(getattr(people, name))
+        return client
+
+    return login
+
+
+@pytest.fixture
+def zone(db):
+    return Zone.objects.create(
+        name="Riverside Technology Park",
+        kind=ZoneKind.TECH_PARK,
+        policies="Hosted firms keep servers in the park's data hall.",
+    )
