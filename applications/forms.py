@@ -160,7 +160,8 @@ class AssessEligibilityForm(forms.Form):
             existing = current.get(criterion.value)
             self.fields[f"{criterion.value}_assessment"] = forms.ChoiceField(
                 label=criterion.label,
-                choices=[c for c in AssessmentOutcome.choices if c[0]],
+                # The blank choice keeps an unassessed criterion from showing as "Met".
+                choices=AssessmentOutcome.choices,
                 required=False,
                 initial=existing.assessment if existing else "",
                 help_text=(
@@ -252,6 +253,13 @@ class ConditionsField(forms.Field):
         return conditions
 
 
+class JSONObjectField(forms.JSONField):
+    """A JSON field whose empty value shows as an empty box rather than ``null``."""
+
+    def prepare_value(self, value):
+        return "" if value is None else super().prepare_value(value)
+
+
 class DecideForm(forms.Form):
     outcome = forms.ChoiceField(choices=DecisionOutcome.choices)
     rationale = forms.CharField(widget=forms.Textarea(attrs={"rows": 5}))
@@ -259,7 +267,7 @@ class DecideForm(forms.Form):
         required=False,
         help_text=("For an admission with conditions: one per line, 'YYYY-MM-DD: condition'."),
     )
-    testing_parameters = forms.JSONField(
+    testing_parameters = JSONObjectField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 3, "placeholder": '{"max_customers": 500}'}),
         help_text="Testing parameters as a JSON object, e.g. customer and transaction limits.",

@@ -1,8 +1,15 @@
-from django.urls import path
+from django.urls import include, path
 
 from . import views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
+    path("queue/", views.queue, name="queue"),
+    path("cases/", views.case_list, name="case-list"),
     path("cases/<int:pk>/", views.case_detail, name="case-detail"),
+    path("cases/<int:pk>/tab/<slug:name>/", views.case_tab, name="case-tab"),
+    path("cases/<int:pk>/actions/<slug:name>/", views.case_action, name="case-action"),
+    path("conditions/<int:pk>/status/", views.condition_status, name="condition-status"),
+    path("zones/", views.zones, name="zones"),
+    path("", include("applications.ui.firm_urls")),
 ]

@@ -1,0 +1,22 @@
+"""Page-test fixtures: a logged-in browser per persona."""
+
+import pytest
+from django.test import Client
+
+
+@pytest.fixture
+def browser(db):
+    """``browser(user)`` is a Django test client logged in as that user."""
+
+    def make(user):
+        client = Client()
+        client.force_login(user)
+        return client
+
+    return make
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    # The personas are created for every test; a cheap hasher keeps page tests quick.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
