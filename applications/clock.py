@@ -32,11 +32,14 @@ class Clock:
 
     @property
     def remaining(self):
+        # A case not yet submitted has no clock: nothing remains and nothing is late.
+        if self.elapsed is None:
+            return None
         return self.target - self.elapsed
 
     @property
     def overdue(self):
-        return self.elapsed > self.target
+        return self.elapsed is not None and self.elapsed > self.target
 
     @property
     def label(self):

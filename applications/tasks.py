@@ -4,7 +4,15 @@ from django.db import transaction
 from django.utils import timezone
 
 from . import notifications
-from .models import Condition, ConditionStatus
+from .models import Condition, ConditionStatus, State
+
+# Conditions bind a firm only while its case is admitted and not yet out.
+LIVE_STATES = [
+    State.ADMITTED,
+    State.ADMITTED_WITH_CONDITIONS,
+    State.IN_SANDBOX,
+    State.EXIT_REVIEW,
+]
 
 
 @shared_task(name="applications.tasks.remind_due_conditions")
@@ -15,7 +23,10 @@ def remind_due_conditions():
     horizon = timezone.localdate() + timezone.timedelta(days=settings.CONDITION_REMINDER_DAYS)
     sent = 0
     due_ids = Condition.objects.filter(
-        status=ConditionStatus.OPEN, reminded_at__isnull=True, due_date__lte=horizon
+        status=ConditionStatus.OPEN,
+        reminded_at__isnull=True,
+        due_date__lte=horizon,
+        application__state__in=LIVE_STATES,
     ).values_list("pk", flat=True)
     for condition_id in list(due_ids):
         with transaction.atomic():

@@ -3,7 +3,7 @@ from contextlib import contextmanager
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.forms.models import model_to_dict
-from django_fsm import TransitionNotAllowed
+from django_fsm import TransitionNotAllowed, can_proceed
 
 from sandbox_portal.audit.services import record
 
@@ -48,6 +48,20 @@ def locked_application(application):
         yield Application.objects.select_for_update().get(pk=application.pk)
 
 
+def _not_now(app, method_name):
+    return IllegalTransition(
+        f"This case is {app.get_state_display().lower()}; "
+        f"'{method_name.replace('_', ' ')}' cannot be taken now."
+    )
+
+
+def check_state(app, method_name):
+    """Refuse a transition the case's state does not allow before checking its
+    content, so a case in the wrong state always answers "not now" (409)."""
+    if not can_proceed(getattr(app, method_name)):
+        raise _not_now(app, method_name)
+
+
 def move(app, method_name, *args):
     """Run one FSM transition, turning a refusal into a clear message."""
     before = app.state
@@ -55,10 +69,7 @@ def move(app, method_name, *args):
     try:
         method(*args)
     except TransitionNotAllowed as exc:
-        raise IllegalTransition(
-            f"This case is {app.get_state_display().lower()}; "
-            f"'{method_name.replace('_', ' ')}' cannot be taken now."
-        ) from exc
+        raise _not_now(app, method_name) from exc
     return before
 
 
@@ -94,6 +105,7 @@ __all__ = [
     "PermissionDenied",
     "ValidationError",
     "after_commit",
+    "check_state",
     "diff",
     "is_firm_admin",
     "is_firm_member",

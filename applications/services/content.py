@@ -5,6 +5,7 @@ import hashlib
 
 from django.conf import settings
 from django.core.files.base import File
+from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from guardian.shortcuts import assign_perm, remove_perm
 
@@ -15,6 +16,7 @@ from ..models import (
     DocumentKind,
     EligibilityAnswer,
     State,
+    TechLevel,
     Tier,
     TierState,
     TierStatus,
@@ -186,10 +188,20 @@ def set_achieved_level(application, *, actor, level, reason):
     """Regulator: record the technical level the evidence supports."""
     with locked_application(application) as app:
         require(actor.is_regulator, "Only a regulator can set the achieved level.")
+        try:
+            level = int(level)
+        except (TypeError, ValueError):
+            level = None
+        if level not in TechLevel.values:
+            raise ValidationError("Choose a technical level from L0 to L3.")
         if not reason.strip():
             raise ValidationError("Say what evidence supports the level.")
+        if app.state in (State.DRAFT, *CLOSED_STATES):
+            raise IllegalTransition(
+                f"This case is {app.get_state_display().lower()}; its level cannot change."
+            )
         before = app.achieved_level
-        app.achieved_level = int(level)
+        app.achieved_level = level
         app.save(update_fields=["achieved_level", "updated_at"])
         record(
             actor=actor,
@@ -208,6 +220,10 @@ def assign_case_officer(application, *, actor, officer):
         require(actor.is_regulator, "Only a regulator can assign a case officer.")
         if not officer.is_case_officer or not officer.is_active:
             raise ValidationError("Choose an active case officer.")
+        if app.state in (State.DRAFT, *CLOSED_STATES):
+            raise IllegalTransition(
+                f"This case is {app.get_state_display().lower()}; it takes no case officer."
+            )
         before = app.case_officer_id
         app.case_officer = officer
         app.save(update_fields=["case_officer", "updated_at"])
@@ -293,6 +309,20 @@ def sniff_content_type(name, head):
     return claimed if head.startswith(_SIGNATURES[claimed]) else None
 
 
+def check_upload_allowed(application, *, actor):
+    """Refuse, as ``upload_document`` would, an actor who may not add documents
+    to this case or a case that is closed; lets a page say so before any file
+    is sent. ``upload_document`` checks again under the case's lock."""
+    require(
+        is_firm_member(actor, application.firm_id) or actor.is_regulator,
+        "Only the firm's own users or a regulator can add documents.",
+    )
+    if application.state in CLOSED_STATES:
+        raise IllegalTransition(
+            f"This case is {application.get_state_display().lower()}; no documents can be added."
+        )
+
+
 def upload_document(application, *, actor, kind, uploaded):
     """Store a document under its SHA-256 after checking its size and content."""
     if kind not in DocumentKind.values:
@@ -303,7 +333,7 @@ def upload_document(application, *, actor, kind, uploaded):
         raise ValidationError("The file is empty.")
     if size > limit:
         raise ValidationError(
-            f"The file is {size / 1048576:.1f} MB; the limit is {limit / 1048576:.0f} MB."
+            f"The file is {filesizeformat(size)}; the limit is {filesizeformat(limit)}."
         )
     uploaded.seek(0)
     head = uploaded.read(2048)
@@ -337,18 +367,23 @@ def upload_document(application, *, actor, kind, uploaded):
             uploaded_by=actor,
         )
         document.file.save(document.sha256, File(uploaded), save=False)
-        document.save()
-        record(
-            actor=actor,
-            action="document.upload",
-            target=document,
-            after={
-                "name": document.original_name,
-                "sha256": document.sha256,
-                "size": size,
-                "kind": kind,
-            },
-        )
+        try:
+            document.save()
+            record(
+                actor=actor,
+                action="document.upload",
+                target=document,
+                after={
+                    "name": document.original_name,
+                    "sha256": document.sha256,
+                    "size": size,
+                    "kind": kind,
+                },
+            )
+        except BaseException:
+            # The row goes with the transaction; the file must go with it.
+            document.file.storage.delete(document.file.name)
+            raise
     return document
 
 

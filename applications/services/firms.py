@@ -110,7 +110,8 @@ def _save_owned(model, *, actor, firm, instance=None, fields, action, admin_only
             instance = model(firm=firm, **fields)
             before = {}
         else:
-            instance = model.objects.select_for_update().get(pk=instance.pk, firm=firm)
+            instance = model.objects.select_for_update().filter(pk=instance.pk, firm=firm).first()
+            require(instance is not None, "This record belongs to another firm.")
             before = snapshot(instance, names)
             for name, value in fields.items():
                 setattr(instance, name, value)

@@ -5,6 +5,8 @@ records an audit event in the same transaction and sends its notifications
 only after the transaction commits.
 """
 
+import datetime
+
 from django.utils import timezone
 
 from .. import notifications
@@ -28,6 +30,7 @@ from .common import (
     IllegalTransition,
     ValidationError,
     after_commit,
+    check_state,
     is_firm_admin,
     is_firm_member,
     locked_application,
@@ -93,6 +96,7 @@ def submit(application, *, actor):
     """Firm: draft -> submitted. Starts the service-level clock."""
     with locked_application(application) as app:
         require(is_firm_member(actor, app.firm_id), "Only the firm's own users can submit.")
+        check_state(app, "submit")
         missing = missing_for_submission(app)
         if missing:
             raise ValidationError("Complete these before submitting: " + "; ".join(missing) + ".")
@@ -199,6 +203,8 @@ def assess_eligibility(application, *, actor, assessments):
             answer.assessed_by = actor
             answer.assessed_at = now
             answer.save(update_fields=["assessment", "rationale", "assessed_by", "assessed_at"])
+        if not after:
+            return app
         record(
             actor=actor,
             action="application.assess_eligibility",
@@ -213,6 +219,7 @@ def send_to_testing(application, *, actor, note=""):
     """Case officer: under review -> technical testing. Needs the full rubric."""
     with locked_application(application) as app:
         require(actor.is_case_officer, "Only a case officer can send a case to testing.")
+        check_state(app, "send_to_testing")
         if app.target_level == TechLevel.L0:
             raise ValidationError(
                 "The target technical level is L0 (no technical testing): "
@@ -242,6 +249,7 @@ def send_to_evaluation(application, *, actor, note=""):
     """Case officer: technical testing (or review, for L0) -> evaluation."""
     with locked_application(application) as app:
         require(actor.is_case_officer, "Only a case officer can move a case to evaluation.")
+        check_state(app, "send_to_evaluation")
         _require_rubric_complete(app)
         before = move(app, "send_to_evaluation")
         app.save()
@@ -292,6 +300,7 @@ def decide(application, *, actor, outcome, rationale, conditions=(), testing_par
             raise ValidationError("Admission with conditions needs at least one condition.")
         if outcome != DecisionOutcome.ADMIT_WITH_CONDITIONS and conditions:
             raise ValidationError("Only an admission with conditions carries conditions.")
+        _check_conditions(conditions)
         if testing_parameters is not None and not isinstance(testing_parameters, dict):
             raise ValidationError("Testing parameters must be a set of named values.")
         before = move(app, "decide", OUTCOME_STATE[outcome])
@@ -307,7 +316,9 @@ def decide(application, *, actor, outcome, rationale, conditions=(), testing_par
             decided_at=now,
         )
         created = [
-            Condition.objects.create(application=app, decision=decision, text=text, due_date=due)
+            Condition.objects.create(
+                application=app, decision=decision, text=text.strip(), due_date=due
+            )
             for text, due in conditions
         ]
         _record_move(
@@ -331,11 +342,27 @@ def decide(application, *, actor, outcome, rationale, conditions=(), testing_par
     return app
 
 
+def _check_conditions(conditions):
+    today = timezone.localdate()
+    for number, condition in enumerate(conditions, start=1):
+        try:
+            text, due = condition
+        except (TypeError, ValueError):
+            raise ValidationError(f"Condition {number}: give its text and due date.") from None
+        if not isinstance(text, str) or not text.strip():
+            raise ValidationError(f"Condition {number}: the text is empty.")
+        if not isinstance(due, datetime.date) or isinstance(due, datetime.datetime):
+            raise ValidationError(f"Condition {number}: give its due date.")
+        if due < today:
+            raise ValidationError(f"Condition {number}: the due date has passed.")
+
+
 def start_sandbox(application, *, actor, ends_on=None):
     """Regulator: admitted -> in sandbox. Starts the testing period, which runs
     to ``ends_on`` (by default the test plan's end date)."""
     with locked_application(application) as app:
         require(actor.is_regulator, "Only a regulator can start the testing period.")
+        check_state(app, "start_sandbox")
         ends_on = ends_on or app.test_end
         today = timezone.localdate()
         if ends_on is None or ends_on <= today:
@@ -392,6 +419,7 @@ def start_exit_review(application, *, actor, note=""):
             actor.is_regulator or is_firm_member(actor, app.firm_id),
             "Only the firm or a regulator can start the exit review.",
         )
+        check_state(app, "start_exit_review")
         if not app.firm_reports.filter(kind=FirmReportKind.FINAL).exists():
             raise ValidationError("The firm must file its final report before the exit review.")
         before = move(app, "start_exit_review")
