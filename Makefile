@@ -1,0 +1,179 @@
+# Sandbox Portal: `make run` starts the whole portal with its demo, `make test`
+# runs the linters and every test. Both install what is missing first.
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.ONESHELL:
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-print-directory
+
+VENV := .venv
+PY := $(VENV)/bin/python
+VAR := $(or $(VAR_DIR),var)
+PORT ?= 8000
+CHAIN_PORT ?= 8545
+PYTEST_ARGS ?=
+# load_demo registers the reference node at this port.
+export CHAIN_PORT
+
+ifneq ($(wildcard package.json),)
+NODE_STAMP := node_modules/.installed
+endif
+
+.PHONY: help install run demo test lint format clean distclean
+
+help:
+	@echo "make run        install, migrate, load the demo and start the portal on 127.0.0.1:$(PORT)"
+	echo "make test       install, then linters, Django checks and the whole test suite"
+	echo "make install    create $(VENV) and install the Python and npm packages if needed"
+	echo "make demo       migrate and load the demo data only"
+	echo "make lint       ruff check and ruff format --check"
+	echo "make format     apply ruff's formatting and fixes"
+	echo "make clean      remove the local database, uploads, logs and caches"
+	echo "make distclean  clean, and remove $(VENV) and node_modules"
+
+# -- Installing ----------------------------------------------------------------
+
+install: $(VENV)/.installed $(NODE_STAMP)
+
+$(PY):
+	@py=""
+	for candidate in python3.11 python3; do
+	  if command -v "$$candidate" >/dev/null 2>&1 \
+	     && "$$candidate" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null; then
+	    py="$$candidate"; break
+	  fi
+	done
+	if [ -z "$$py" ]; then
+	  echo "Python 3.11 is needed: put python3.11 (or a python3 that is 3.11) on PATH." >&2
+	  exit 1
+	fi
+	echo "Creating $(VENV) with $$("$$py" --version)"
+	"$$py" -m venv --clear $(VENV) || { rm -rf $(VENV); exit 1; }
+
+# Reinstalled only when pyproject.toml is newer than the stamp.
+$(VENV)/.installed: pyproject.toml | $(PY)
+	@echo "Installing the Python packages into $(VENV)"
+	$(PY) -m pip install --disable-pip-version-check --no-input -q -e ".[dev]"
+	touch $@
+
+# Reinstalled only when package-lock.json (or package.json) is newer than the stamp.
+node_modules/.installed: package.json $(wildcard package-lock.json)
+	@if ! command -v npm >/dev/null 2>&1; then
+	  echo "npm (Node.js 20) is needed to install the reference node from package.json." >&2
+	  exit 1
+	fi
+	if [ -f package-lock.json ]; then
+	  npm ci --no-audit --no-fund
+	else
+	  npm install --no-audit --no-fund
+	fi
+	touch $@
+
+# -- Running -------------------------------------------------------------------
+
+demo: install
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py load_demo
+
+# The web server runs until Ctrl-C (or until it exits); then the trap stops
+# the worker, beat and the reference node it started.
+run: install
+	@$(PY) manage.py migrate --noinput
+	$(PY) manage.py load_demo
+	$(PY) manage.py collectstatic --noinput -v0
+	mkdir -p $(VAR)/log
+	export SITE_URL="$${SITE_URL:-http://127.0.0.1:$(PORT)}"
+	pids=()
+	stop() {
+	  set +e
+	  trap - EXIT
+	  # A second Ctrl-C, or output piped to a program that has quit, must not
+	  # cut the clean-up short.
+	  trap '' INT TERM PIPE
+	  kill -TERM "$${pids[@]}" 2>/dev/null
+	  echo "Stopping the worker, beat and the reference node..." 2>/dev/null
+	  for _ in $$(seq 60); do
+	    alive=""
+	    for pid in "$${pids[@]}"; do kill -0 "$$pid" 2>/dev/null && alive=1; done
+	    [ -z "$$alive" ] && break
+	    sleep 0.25
+	  done
+	  # Whatever has not stopped in 15 s is killed with its whole process group.
+	  for pid in "$${pids[@]}"; do kill -KILL -- "-$$pid" "$$pid" 2>/dev/null; done
+	  wait 2>/dev/null
+	  echo "Stopped." 2>/dev/null
+	}
+	trap stop EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+	# Each background process leads its own process group, so the final kill
+	# also reaches the worker's pool processes.
+	setsid $(PY) -m celery -A sandbox_portal worker -Q celery,engine,reports -l info \
+	  >>$(VAR)/log/worker.log 2>&1 &
+	pids+=($$!)
+	setsid $(PY) -m celery -A sandbox_portal beat -l info \
+	  --schedule $(VAR)/celerybeat-schedule --pidfile $(VAR)/celerybeat.pid \
+	  >>$(VAR)/log/beat.log 2>&1 &
+	pids+=($$!)
+	chain="not started (run npm ci to install hardhat)"
+	if [ -x node_modules/.bin/hardhat ]; then
+	  HARDHAT_DISABLE_TELEMETRY_PROMPT=true \
+	    setsid node_modules/.bin/hardhat node --hostname 127.0.0.1 --port $(CHAIN_PORT) \
+	      >>$(VAR)/log/chain.log 2>&1 &
+	  pids+=($$!)
+	  chain="http://127.0.0.1:$(CHAIN_PORT) (log: $(VAR)/log/chain.log)"
+	fi
+	# Quoted, so make keeps the indentation.
+	echo
+	echo "  Sandbox Portal   http://127.0.0.1:$(PORT)/"
+	echo "    admin          http://127.0.0.1:$(PORT)/admin/"
+	echo "    API docs       http://127.0.0.1:$(PORT)/api/docs/"
+	echo "    health         http://127.0.0.1:$(PORT)/healthz"
+	echo "    reference node $$chain"
+	echo "    worker, beat   logs in $(VAR)/log/worker.log and $(VAR)/log/beat.log"
+	echo
+	echo "  Demo logins (password: sandbox-demo)"
+	echo "    alice    firm admin, Northgate Payments (Firm A)"
+	echo "    amir     firm member, Northgate Payments (Firm A)"
+	echo "    bella    firm admin, Tidewater Markets (Firm B)"
+	echo "    olivia   regulator: case officer"
+	echo "    victor   regulator: approver"
+	echo "    audrey   auditor, assigned to one of Northgate's cases"
+	echo "    staff    portal staff and Django admin"
+	echo
+	echo "  Press Ctrl-C to stop everything."
+	echo
+	DEBUG="$${DEBUG:-1}" $(PY) manage.py runserver --noreload 127.0.0.1:$(PORT) &
+	web=$$!
+	pids+=($$web)
+	wait "$$web"
+
+# -- Checking ------------------------------------------------------------------
+
+test: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(PY) manage.py check
+	$(PY) manage.py makemigrations --check --dry-run
+	$(VENV)/bin/pytest tests $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+# -- Cleaning ------------------------------------------------------------------
+
+clean:
+	rm -rf $(VAR)/portal.sqlite3* $(VAR)/test-*.sqlite3* $(VAR)/media $(VAR)/log \
+	  $(VAR)/broker $(VAR)/staticfiles $(VAR)/hardhat $(VAR)/celerybeat-schedule* \
+	  $(VAR)/celerybeat.pid .pytest_cache .ruff_cache
+	find . -name __pycache__ -type d -not -path './$(VENV)/*' -not -path './node_modules/*' \
+	  -prune -exec rm -rf {} +
+
+distclean: clean
+	rm -rf $(VENV) node_modules
