@@ -36,6 +36,13 @@ def _media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
 
 
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    # Personas are created for every test; the production hasher would dominate
+    # the run without changing what a login checks.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def people(db):
     firm_a = Firm.objects.create(name="Firm A", contact_email="a@firm-a.test")

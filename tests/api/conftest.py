@@ -7,13 +7,6 @@ from rest_framework.test import APIClient
 
 
 @pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    # The personas' passwords are hashed for every test; a fast hasher keeps
-    # the suite quick without changing what a login checks.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture(autouse=True)
 def _fresh_throttle():
     # The login throttle counts in the cache; each test starts with none used.
     cache.clear()

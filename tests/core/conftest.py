@@ -57,12 +57,6 @@ PRE_DECISION_STATES = [
 ALL_MET = {c.value: ("met", "Shown in the application.") for c in Criterion}
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    # Personas are created for every test; a slow hasher would dominate the run.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def in_days(days):
     return datetime.date.today() + datetime.timedelta(days=days)
 

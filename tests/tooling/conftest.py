@@ -4,11 +4,6 @@ import pytest
 from django.core.management import call_command
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def demo(db, monkeypatch):
     """The demo, loaded through ``manage.py load_demo`` with the default chain port."""

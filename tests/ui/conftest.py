@@ -14,9 +14,3 @@ def browser(db):
         return client
 
     return make
-
-
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    # The personas are created for every test; a cheap hasher keeps page tests quick.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

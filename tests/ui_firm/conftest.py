@@ -9,12 +9,6 @@ from applications.models import Zone, ZoneKind
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n"
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    # The personas' passwords are hashed once per test; a cheap hasher keeps it quick.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def as_user(people):
     """``as_user("alice")``: a test client logged in as that persona."""
