@@ -14,6 +14,7 @@ from django.utils import timezone
 from .. import queries
 from ..clock import service_clock
 from ..models import (
+    AssessmentOutcome,
     ConditionStatus,
     Criterion,
     Decision,
@@ -116,6 +117,7 @@ _VALUE_LABELS = {
     "recommendation": dict(DecisionOutcome.choices),
     "exit_outcome": dict(ExitOutcome.choices),
     "kind": {**dict(FirmReportKind.choices), **dict(DocumentKind.choices)},
+    "assessment": dict(AssessmentOutcome.choices),
 }
 
 
@@ -430,6 +432,13 @@ def _shown(key, value, names):
             else str(item)
             for item in value
         )
+    if (
+        isinstance(value, dict)
+        and value
+        and all(not isinstance(v, dict | list) for v in value.values())
+    ):
+        # A small record (e.g. one criterion's assessment): "assessment: Met; rationale: ..."
+        return "; ".join(f"{k.replace('_', ' ')}: {_shown(k, v, names)}" for k, v in value.items())
     if isinstance(value, dict | list):
         return json.dumps(value, ensure_ascii=False, sort_keys=True)
     return str(value)
