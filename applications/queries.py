@@ -173,13 +173,24 @@ def zones_for(user, action=VIEW):
     return qs
 
 
+# Events that belong to the regulator's own deliberation: firm users never see them.
+REGULATOR_INTERNAL_ACTIONS = (
+    "application.recommend",
+    "application.assign_auditor",
+    "application.revoke_auditor",
+)
+
+
 def audit_events_for(user, application=None):
-    """The timeline: events of cases the user may see."""
+    """The timeline: events of cases the user may see (for firm users, without
+    the regulator's internal deliberation)."""
     from sandbox_portal.audit.models import AuditEvent
 
     qs = AuditEvent.objects.select_related("actor")
     if not user.is_authenticated or not user.is_active:
         return qs.none()
+    if user.is_firm_user and not _is_all_seeing(user):
+        qs = qs.exclude(action__in=REGULATOR_INTERNAL_ACTIONS)
     if application is not None:
         if not applications_for(user).filter(pk=application.pk).exists():
             return qs.none()
@@ -223,3 +234,9 @@ def own_memberships(user):
     if not user.is_authenticated or not user.is_active or not user.is_firm_user:
         return qs.none()
     return qs.filter(user=user, is_active=True).order_by("created_at", "pk")
+
+
+def sees_recommendation(user):
+    """A case officer's recommendation is internal to the regulator (and its
+    auditors) until the decision: firm users never see it."""
+    return user.is_authenticated and not user.is_firm_user

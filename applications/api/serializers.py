@@ -282,7 +282,7 @@ class ApplicationDetailSerializer(ApplicationListSerializer):
     @extend_schema_field(RecommendationSerializer(allow_null=True))
     def get_recommendation(self, app):
         user = _user(self.context)
-        if not app.recommendation or user is None or user.is_firm_user:
+        if not app.recommendation or user is None or not queries.sees_recommendation(user):
             return None
         return RecommendationSerializer(
             {

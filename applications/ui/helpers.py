@@ -336,6 +336,7 @@ def _decision(user, app):
         .filter(application=app)
         .select_related("status_set_by"),
         "can_set_conditions": user.is_regulator,
+        "show_recommendation": queries.sees_recommendation(user),
         "exit_outcomes": dict(ExitOutcome.choices),
         "today": timezone.localdate(),
     }

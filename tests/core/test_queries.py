@@ -350,26 +350,39 @@ def test_it_keeps_a_member_removed_from_one_firm_in_the_other(world, people):
     assert seen("memberships_for", carl) == firm_rows(FirmMembership, [people.firm_b])
 
 
-def _events_of(apps):
-    return set(
-        AuditEvent.objects.filter(application_id__in=[a.pk for a in apps]).values_list(
-            "pk", flat=True
-        )
-    )
+def _events_of(apps, firm_view=False):
+    events = AuditEvent.objects.filter(application_id__in=[a.pk for a in apps])
+    if firm_view:
+        events = events.exclude(action__in=queries.REGULATOR_INTERNAL_ACTIONS)
+    return set(events.values_list("pk", flat=True))
 
 
 def test_it_shows_each_user_the_timeline_of_the_cases_they_see(world, people):
     for username in ("alice", "amir", "bella", "olivia", "victor", "audrey", "ursula"):
         apps = expected_cases(world, people, username)
-        expected = _events_of(apps)
+        expected = _events_of(apps, firm_view=username in ("alice", "amir", "bella"))
         assert expected or not apps
         assert seen("audit_events_for", getattr(people, username)) == expected, username
+
+
+def test_it_keeps_the_regulators_deliberation_from_the_firm(world, people):
+    internal = AuditEvent.objects.filter(
+        application_id=world.a_live.pk, action__in=queries.REGULATOR_INTERNAL_ACTIONS
+    )
+    assert internal.exists()
+    firm_view = seen("audit_events_for", people.alice, world.a_live)
+    assert not firm_view & set(internal.values_list("pk", flat=True))
+    assert set(internal.values_list("pk", flat=True)) <= seen(
+        "audit_events_for", people.olivia, world.a_live
+    )
 
 
 def test_it_shows_one_cases_timeline_only_to_who_may_see_the_case(world, people):
     a_live = _events_of([world.a_live])
     assert a_live
-    assert seen("audit_events_for", people.alice, world.a_live) == a_live
+    assert seen("audit_events_for", people.alice, world.a_live) == _events_of(
+        [world.a_live], firm_view=True
+    )
     assert seen("audit_events_for", people.audrey, world.a_live) == a_live
     assert seen("audit_events_for", people.olivia, world.a_live) == a_live
     assert seen("audit_events_for", people.bella, world.a_live) == set()

@@ -151,3 +151,28 @@ def test_the_timeline_names_the_tier_and_shows_codes_in_words(people, in_sandbox
     assert '<span class="to">Satisfied</span>' in page
     assert "Appoint a compliance officer" in page
     assert "admit_with_conditions" not in page
+
+
+def test_the_recommendation_is_shown_to_regulators_but_never_to_the_firm(
+    people, submitted_a, browser
+):
+    from tests.conftest import advance
+
+    app = advance(submitted_a, people, "recommended")
+    url = case_url(app, tab="decision")
+    regulator_page = browser(people.victor).get(url).content.decode()
+    firm_page = browser(people.alice).get(url).content.decode()
+    assert "Good." in regulator_page  # the officer's rationale
+    assert "Good." not in firm_page
+    assert "internal" in firm_page
+
+
+def test_the_firms_timeline_leaves_out_the_regulators_deliberation(people, submitted_a, browser):
+    from tests.conftest import advance
+
+    app = advance(submitted_a, people, "recommended")
+    url = case_url(app, tab="timeline")
+    assert "Good." in browser(people.olivia).get(url).content.decode()
+    firm_page = browser(people.alice).get(url).content.decode()
+    assert "Good." not in firm_page
+    assert "Submitted the application" in firm_page
