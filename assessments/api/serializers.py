@@ -1,0 +1,101 @@
+"""Test runs in the API: the run with its progress and results, and what starts one."""
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from ..models import SuiteRun, TestRun
+from ..plans import SUITE_ORDER
+
+LOG_TAIL_LINES = 50
+
+
+class SuiteRunSerializer(serializers.ModelSerializer):
+    result = serializers.JSONField(
+        read_only=True,
+        help_text="The engine's result: metrics, checks (name, passed, evidence), charts, logs.",
+    )
+
+    class Meta:
+        model = SuiteRun
+        fields = ["suite", "status", "passed", "error", "started_at", "finished_at", "result"]
+        read_only_fields = fields
+
+
+class TargetSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    label = serializers.CharField()
+    endpoint = serializers.CharField()
+
+
+class TestRunListSerializer(serializers.ModelSerializer):
+    application_reference = serializers.CharField(source="application.reference", read_only=True)
+    requested_by = serializers.CharField(source="requested_by.username", read_only=True)
+    targets = TargetSerializer(many=True, read_only=True)
+    suites = serializers.ListField(child=serializers.CharField(), read_only=True)
+
+    class Meta:
+        model = TestRun
+        fields = [
+            "id",
+            "application",
+            "application_reference",
+            "suites",
+            "targets",
+            "status",
+            "progress",
+            "current_step",
+            "error",
+            "requested_by",
+            "created_at",
+            "started_at",
+            "finished_at",
+            "cancel_requested_at",
+            "attempts",
+        ]
+        read_only_fields = fields
+
+
+class TestRunSerializer(TestRunListSerializer):
+    """A whole run: plan, progress, the tail of its log and every suite's result."""
+
+    parameters = serializers.JSONField(read_only=True)
+    log_tail = serializers.SerializerMethodField()
+    passed = serializers.SerializerMethodField()
+    suite_runs = SuiteRunSerializer(many=True, read_only=True)
+
+    class Meta(TestRunListSerializer.Meta):
+        fields = [
+            *TestRunListSerializer.Meta.fields,
+            "parameters",
+            "log_tail",
+            "passed",
+            "suite_runs",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(OpenApiTypes.STR)
+    def get_log_tail(self, run):
+        return "\n".join(run.log.splitlines()[-LOG_TAIL_LINES:])
+
+    @extend_schema_field(serializers.BooleanField(allow_null=True))
+    def get_passed(self, run):
+        return run.passed
+
+
+class StartTestRunSerializer(serializers.Serializer):
+    application = serializers.IntegerField(help_text="The case whose nodes are tested.")
+    suites = serializers.ListField(
+        child=serializers.ChoiceField(choices=SUITE_ORDER), allow_empty=False
+    )
+    parameters = serializers.DictField(
+        child=serializers.DictField(),
+        required=False,
+        default=dict,
+        help_text="Parameters per suite; a suite left out runs with the plan's defaults.",
+    )
+    nodes = serializers.ListField(
+        child=serializers.IntegerField(),
+        allow_empty=False,
+        help_text="Ids of nodes registered for the case.",
+    )
