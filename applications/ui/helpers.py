@@ -105,6 +105,12 @@ ACTION_WORDS = {
     "document.upload": "Uploaded a document",
     "document.download": "Downloaded a document",
     "condition.set_status": "Changed a condition's status",
+    "test_run.start": "Started a technical test run",
+    "test_run.cancel": "Asked to cancel a test run",
+    "test_run.finish": "A technical test run finished",
+    "test_run.fail": "A technical test run failed",
+    "test_run.stopped": "A technical test run was stopped",
+    "test_run.requeue": "A test run was re-queued after its worker stopped",
 }
 
 _USER_KEYS = {"case_officer", "auditor"}
