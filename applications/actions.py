@@ -174,11 +174,13 @@ ACTIONS = [
         "Recommend",
         forms.RecommendForm,
         lambda app, user, form: lifecycle.recommend(
-            app, actor=user, **_cleaned(form, "recommendation", "rationale")
+            app, actor=user, **_cleaned(form, "recommendation", "rationale", "evaluation")
         ),
         _regulator,
         _fsm("recommend"),
-        description="Recommend a decision. Another regulator, an approver, decides.",
+        description="Recommend a decision, citing an issued access evaluation. "
+        "Another regulator, an approver, decides.",
+        form_takes_application=True,
     ),
     Action(
         "decide",

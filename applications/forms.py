@@ -200,6 +200,29 @@ class AssessEligibilityForm(forms.Form):
 class RecommendForm(forms.Form):
     recommendation = forms.ChoiceField(choices=DecisionOutcome.choices)
     rationale = forms.CharField(widget=forms.Textarea(attrs={"rows": 5}))
+    evaluation = forms.ModelChoiceField(
+        queryset=None,
+        required=False,
+        help_text="The issued access evaluation the recommendation rests on "
+        "(by default the latest).",
+    )
+
+    def __init__(self, *args, application=None, **kwargs):
+        from assessments.evaluations.models import Evaluation, EvaluationStatus
+
+        super().__init__(*args, **kwargs)
+        issued = Evaluation.objects.filter(
+            application=application, status=EvaluationStatus.ISSUED
+        ).order_by("-version")
+        field = self.fields["evaluation"]
+        field.queryset = issued
+        field.label_from_instance = lambda e: (
+            f"Version {e.version}: {e.get_recommendation_display().lower()}, "
+            f"score {e.overall_score if e.overall_score is not None else 'n/a'}"
+        )
+        latest = issued.first() if application is not None else None
+        if latest is not None:
+            field.initial = latest.pk
 
 
 class ConditionsField(forms.Field):

@@ -178,6 +178,8 @@ REGULATOR_INTERNAL_ACTIONS = (
     "application.recommend",
     "application.assign_auditor",
     "application.revoke_auditor",
+    # A draft evaluation (and its score) is the regulator's own until it is issued.
+    "evaluation.create",
 )
 
 

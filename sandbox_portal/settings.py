@@ -50,6 +50,8 @@ INSTALLED_APPS = [
     "sandbox_portal.audit",
     "applications",
     "assessments",
+    "assessments.evaluations",
+    "assessments.reports",
 ]
 
 MIDDLEWARE = [
@@ -160,7 +162,10 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 BROKER_DIR = VAR_DIR / "broker"
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    # An unacknowledged message (its worker died) is delivered again after this many seconds.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "3600"))
+    }
 else:
     CELERY_BROKER_URL = "filesystem://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -187,7 +192,41 @@ CELERY_BEAT_SCHEDULE = {
         "task": "applications.tasks.remind_due_conditions",
         "schedule": 3600.0,
     },
+    "requeue-stale-test-runs": {
+        "task": "assessments.tasks.requeue_stale_runs",
+        "schedule": 60.0,
+    },
 }
+
+# The technical test engine runs on workers consuming ENGINE_QUEUE.
+ENGINE_QUEUE = os.environ.get("ENGINE_QUEUE", "engine")
+CELERY_TASK_ROUTES = {"assessments.tasks.execute_test_run": {"queue": ENGINE_QUEUE}}
+ENGINE_SOFT_TIME_LIMIT = int(os.environ.get("ENGINE_SOFT_TIME_LIMIT", "1800"))
+ENGINE_HARD_TIME_LIMIT = int(os.environ.get("ENGINE_HARD_TIME_LIMIT", "1900"))
+# A running test run without a heartbeat for this long lost its worker and is queued again,
+# at most ENGINE_MAX_ATTEMPTS times in all.
+ENGINE_STALE_AFTER_SECONDS = float(os.environ.get("ENGINE_STALE_AFTER_SECONDS", "120"))
+ENGINE_MAX_ATTEMPTS = int(os.environ.get("ENGINE_MAX_ATTEMPTS", "3"))
+# The funded account from which the payment and clearing suites fund their test accounts.
+# The default is Hardhat's public development account #0 (public test data, funded only on
+# a local reference node): production must set its own key for the chains it tests.
+ENGINE_FAUCET_KEY = os.environ.get(
+    "ENGINE_FAUCET_KEY", "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
+)
+
+# Access-evaluation reports are rendered by workers consuming REPORTS_QUEUE.
+REPORTS_QUEUE = os.environ.get("REPORTS_QUEUE", "reports")
+CELERY_TASK_ROUTES["assessments.reports.tasks.render_report"] = {"queue": REPORTS_QUEUE}
+# The Ed25519 key that signs reports (PEM or base64 of the raw 32 bytes). Unset, a
+# development key is generated on first use into REPORT_SIGNING_KEY_FILE (mode 0600).
+REPORT_SIGNING_KEY = os.environ.get("REPORT_SIGNING_KEY", "")
+REPORT_SIGNING_KEY_FILE = Path(
+    os.environ.get("REPORT_SIGNING_KEY_FILE", VAR_DIR / "report-signing-key.pem")
+)
+# The public key reports are verified with; derived from the signing key when unset
+# (set it alone on a machine that only verifies).
+REPORT_PUBLIC_KEY = os.environ.get("REPORT_PUBLIC_KEY", "")
+REPORT_VERIFY_MAX_BYTES = int(os.environ.get("REPORT_VERIFY_MAX_BYTES", str(20 * 1024 * 1024)))
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -222,6 +261,7 @@ SPECTACULAR_SETTINGS = {
         "DocumentKindEnum": "applications.models.choices.DocumentKind",
         "FirmReportKindEnum": "applications.models.choices.FirmReportKind",
         "ZoneKindEnum": "applications.models.choices.ZoneKind",
+        "TestRunStatusEnum": "assessments.models.RunStatus",
     },
 }
 

@@ -12,4 +12,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/", include("applications.api.urls")),
     path("", include("applications.ui.urls")),
+    path("", include("assessments.ui.urls")),
+    path("", include("assessments.evaluations.ui.urls")),
+    path("", include("assessments.reports.ui.urls")),
 ]

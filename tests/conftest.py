@@ -15,6 +15,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from applications.models import Criterion, Firm, FirmMembership, MembershipRole
 from applications.services import content, firms, lifecycle
+from assessments.evaluations.services import issue_evaluation_for
 from sandbox_portal.accounts.models import Role, User
 
 PASSWORD = "pw"
@@ -123,6 +124,11 @@ def submitted_a(people, draft_a):
     return app
 
 
+def _evaluated(app, people):
+    issue_evaluation_for(app, people.olivia)
+    return app
+
+
 def advance(app, people, to):
     """Walk a submitted case forward through the services to the state ``to``."""
     steps = [
@@ -139,11 +145,19 @@ def advance(app, people, to):
                 actor=people.olivia,
             ),
         ),
-        ("evaluation", lambda a: lifecycle.send_to_evaluation(a, actor=people.olivia)),
+        (
+            "evaluation",
+            # The evaluation stage ends with an issued access evaluation to recommend on.
+            lambda a: _evaluated(lifecycle.send_to_evaluation(a, actor=people.olivia), people),
+        ),
         (
             "recommended",
             lambda a: lifecycle.recommend(
-                a, actor=people.olivia, recommendation="admit_with_conditions", rationale="Good."
+                a,
+                actor=people.olivia,
+                recommendation="admit_with_conditions",
+                rationale="Good.",
+                evaluation=a.evaluations.get(status="issued"),
             ),
         ),
         (

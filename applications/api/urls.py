@@ -3,6 +3,10 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
+from assessments.api.views import TestRunViewSet
+from assessments.evaluations.api.views import EvaluationViewSet
+from assessments.reports.api.views import ReportViewSet
+
 from . import case_views, firm_views, views
 
 router = SimpleRouter()
@@ -20,6 +24,9 @@ router.register(
 router.register("zones", firm_views.ZoneViewSet, basename="zone")
 router.register("firms", firm_views.FirmViewSet, basename="firm")
 router.register("members", firm_views.MemberViewSet, basename="member")
+router.register("test-runs", TestRunViewSet, basename="test-run")
+router.register("evaluations", EvaluationViewSet, basename="evaluation")
+router.register("reports", ReportViewSet, basename="report")
 
 app_name = "api"
 urlpatterns = [

@@ -70,7 +70,14 @@ class Loader:
                 reset_request_id(token)
             for case in cases():
                 self.case(case, firm_rows, projects, node_rows, cohort)
+            self.reports()
         return self.created
+
+    def reports(self):
+        from assessments.reports.demo import render_demo_reports
+
+        for line in render_demo_reports(self.cast["olivia"]):
+            self.say(line)
 
     # People and set-up without a service of their own.
 

@@ -90,9 +90,21 @@ def to_evaluation(note):
 
 
 def recommend(outcome, rationale):
-    return lambda app, cast: lifecycle.recommend(
-        app, actor=cast["olivia"], recommendation=outcome, rationale=rationale
-    )
+    """Issue an access evaluation of the case, then recommend citing it."""
+
+    def step(app, cast):
+        from assessments.evaluations.services import issue_evaluation_for
+
+        evaluation = issue_evaluation_for(app, cast["olivia"])
+        return lifecycle.recommend(
+            app,
+            actor=cast["olivia"],
+            recommendation=outcome,
+            rationale=rationale,
+            evaluation=evaluation,
+        )
+
+    return step
 
 
 def decide(outcome, rationale, conditions=(), parameters=None):

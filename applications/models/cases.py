@@ -124,6 +124,14 @@ class Application(ConcurrentTransitionMixin, models.Model):
         User, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     recommended_at = models.DateTimeField(null=True, blank=True)
+    recommendation_evaluation = models.ForeignKey(
+        "evaluations.Evaluation",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The issued evaluation the recommendation cites.",
+    )
 
     # In the sandbox and out of it
     sandbox_started_at = models.DateTimeField(null=True, blank=True)

@@ -257,22 +257,60 @@ def send_to_evaluation(application, *, actor, note=""):
     return app
 
 
-def recommend(application, *, actor, recommendation, rationale):
-    """Regulator: evaluation -> recommended, with an outcome and the reasons."""
+def _cited_evaluation(app, evaluation):
+    """The issued evaluation a recommendation cites: the one given, else the case's latest.
+
+    Above L0 a recommendation must rest on an issued evaluation of this very case.
+    """
+    from assessments.evaluations.models import EvaluationStatus
+
+    if evaluation is not None:
+        if evaluation.application_id != app.pk:
+            raise ValidationError({"evaluation": "That evaluation is not of this case."})
+        if evaluation.status != EvaluationStatus.ISSUED:
+            raise ValidationError({"evaluation": "Cite an issued evaluation, not a draft."})
+        return evaluation
+    evaluation = app.evaluations.filter(status=EvaluationStatus.ISSUED).order_by("-version").first()
+    if evaluation is None and app.target_level > TechLevel.L0:
+        raise ValidationError(
+            {
+                "evaluation": f"This case targets L{app.target_level}: issue an access "
+                "evaluation of it before recommending."
+            }
+        )
+    return evaluation
+
+
+def recommend(application, *, actor, recommendation, rationale, evaluation=None):
+    """Regulator: evaluation -> recommended, with an outcome and the reasons.
+
+    The recommendation cites an issued evaluation of the case (``evaluation``, else the
+    case's latest issued one); above L0 one is required.
+    """
     with locked_application(application) as app:
         require(actor.is_regulator, "Only a regulator can recommend.")
+        check_state(app, "recommend")
         if recommendation not in DecisionOutcome.values:
             raise ValidationError("Choose admit, admit with conditions or reject.")
         if not rationale.strip():
             raise ValidationError("Give the rationale for the recommendation.")
+        cited = _cited_evaluation(app, evaluation)
         before = move(app, "recommend")
         app.recommendation = recommendation
         app.recommendation_rationale = rationale.strip()
         app.recommended_by = actor
         app.recommended_at = timezone.now()
+        app.recommendation_evaluation = cited
         app.save()
         _record_move(
-            actor, app, "recommend", before, reason=rationale, recommendation=recommendation
+            actor,
+            app,
+            "recommend",
+            before,
+            reason=rationale,
+            recommendation=recommendation,
+            evaluation=cited.pk if cited else None,
+            evaluation_sha256=cited.sha256 if cited else "",
         )
         after_commit(notifications.case_recommended, app.pk)
     return app

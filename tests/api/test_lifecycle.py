@@ -126,11 +126,21 @@ def test_it_walks_a_case_from_draft_to_exit_through_the_api(people):
     assert {e["assessment"] for e in assessed["eligibility"]} == {"met"}
     act(olivia, case_id, "send_to_testing", {"note": "Protocol and payments."})
     act(olivia, case_id, "send_to_evaluation")
+    evaluated = olivia.post(f"{API}/evaluations/", {"application": case_id}, format="json")
+    assert evaluated.status_code == 201, evaluated.content
+    evaluation_id = evaluated.json()["id"]
+    issued = olivia.post(f"{API}/evaluations/{evaluation_id}/issue/")
+    assert issued.status_code == 200, issued.content
+    assert issued.json()["status"] == "issued"
     recommended = act(
         olivia,
         case_id,
         "recommend",
-        {"recommendation": "admit_with_conditions", "rationale": "Sound, with conditions."},
+        {
+            "recommendation": "admit_with_conditions",
+            "rationale": "Sound, with conditions.",
+            "evaluation": evaluation_id,
+        },
     )
     assert recommended["recommendation"]["recommended_by"]["username"] == "olivia"
     assert "decide" not in action_names(olivia.get(f"{API}/applications/{case_id}/actions/"))

@@ -6,6 +6,7 @@ import pytest
 
 from applications.models import Criterion, FirmReportKind
 from applications.services import content, lifecycle
+from assessments.evaluations.services import issue_evaluation_for
 from tests.conftest import complete_fields
 
 # The main path a case walks; each state is reached from the one before it.
@@ -122,12 +123,18 @@ def build_case(
         if state == "technical_testing":
             return app
     app = lifecycle.send_to_evaluation(app, actor=people.olivia)
+    # The evaluation stage ends with an issued access evaluation for the recommendation.
+    evaluation = issue_evaluation_for(app, people.olivia)
     if state == "evaluation":
         return app
     recommender = recommender or people.olivia
     outcome = DECISION_STATES.get(state, "admit_with_conditions")
     app = lifecycle.recommend(
-        app, actor=recommender, recommendation=outcome, rationale="Meets the criteria."
+        app,
+        actor=recommender,
+        recommendation=outcome,
+        rationale="Meets the criteria.",
+        evaluation=evaluation,
     )
     if state == "recommended":
         return app

@@ -6,6 +6,7 @@ import json
 from django.urls import reverse
 
 from applications.models import Condition, Criterion, FirmReport
+from assessments.evaluations.models import IndexModel
 
 from .pages import action_url, case_url, post_action, state_of
 
@@ -71,11 +72,22 @@ def test_it_walks_a_case_from_draft_to_exit_through_the_pages(people, draft_a, b
 
     _step(olivia, app, "send_to_testing", expect_state="technical_testing")
     _step(olivia, app, "send_to_evaluation", expect_state="evaluation")
+    # The regulator evaluates the case, issues the evaluation and cites it.
+    response = olivia.post(
+        reverse("evaluation-new", args=[app.pk]), {"index_model": IndexModel.objects.get().pk}
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    evaluation = app.evaluations.get()
+    assert olivia.post(reverse("evaluation-issue", args=[evaluation.pk])).status_code == 302
     _step(
         olivia,
         app,
         "recommend",
-        {"recommendation": "admit_with_conditions", "rationale": "Sound, with a gap."},
+        {
+            "recommendation": "admit_with_conditions",
+            "rationale": "Sound, with a gap.",
+            "evaluation": evaluation.pk,
+        },
         expect_state="recommended",
     )
     # The approver sees it waiting for a decision on the dashboard.
