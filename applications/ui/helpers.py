@@ -111,6 +111,12 @@ ACTION_WORDS = {
     "test_run.fail": "A technical test run failed",
     "test_run.stopped": "A technical test run was stopped",
     "test_run.requeue": "A test run was re-queued after its worker stopped",
+    "evaluation.create": "Drafted an evaluation",
+    "evaluation.issue": "Issued an evaluation",
+    "report.request": "Requested the access-evaluation report",
+    "report.ready": "The access-evaluation report was signed and stored",
+    "report.fail": "The access-evaluation report could not be rendered",
+    "report.download": "Downloaded the access-evaluation report",
 }
 
 _USER_KEYS = {"case_officer", "auditor"}
