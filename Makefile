@@ -26,7 +26,7 @@ help:
 	@echo "make run        install, migrate, load the demo and start the portal on 127.0.0.1:$(PORT)"
 	echo "make test       install, then linters, Django checks and the whole test suite"
 	echo "make install    create $(VENV) and install the Python and npm packages if needed"
-	echo "make demo       migrate and load the demo data only"
+	echo "make demo       migrate and load the demo data only (with a reference node for its tests)"
 	echo "make lint       ruff check and ruff format --check"
 	echo "make format     apply ruff's formatting and fixes"
 	echo "make clean      remove the local database, uploads, logs and caches"
@@ -72,16 +72,59 @@ node_modules/.installed: package.json $(wildcard package-lock.json)
 
 # -- Running -------------------------------------------------------------------
 
+# Shell functions that `run` and `demo` share. start_chain starts the reference node
+# (Hardhat) in the background unless one answers already; wait_chain waits, 30 s at
+# most, until it answers eth_chainId. Both set $chain to a line for the banner.
+define CHAIN_FUNCTIONS
+chain_url="http://127.0.0.1:$(CHAIN_PORT)"
+chain="not started (run npm ci to install hardhat)"
+chain_pid=""
+chain_answers() {
+  $(PY) -c 'import json, sys, urllib.request as r; q = r.Request(sys.argv[1], json.dumps({"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []}).encode(), {"Content-Type": "application/json"}); sys.exit("result" not in json.load(r.urlopen(q, timeout=2)))' "$$chain_url" >/dev/null 2>&1
+}
+start_chain() {
+  if chain_answers; then
+    chain="$$chain_url (already running)"
+    return 0
+  fi
+  [ -x node_modules/.bin/hardhat ] || return 0
+  mkdir -p $(VAR)/log
+  HARDHAT_DISABLE_TELEMETRY_PROMPT=true \
+    setsid node_modules/.bin/hardhat node --hostname 127.0.0.1 --port $(CHAIN_PORT) \
+      >>$(VAR)/log/chain.log 2>&1 &
+  chain_pid=$$!
+  pids+=($$chain_pid)
+  chain="$$chain_url (log: $(VAR)/log/chain.log)"
+}
+wait_chain() {
+  [ -n "$$chain_pid" ] || return 0
+  local deadline=$$((SECONDS + 30))
+  while ((SECONDS < deadline)); do
+    chain_answers && return 0
+    kill -0 "$$chain_pid" 2>/dev/null || break
+    sleep 0.5
+  done
+  chain="not answering at $$chain_url (log: $(VAR)/log/chain.log)"
+  echo "The reference node does not answer at $$chain_url; see $(VAR)/log/chain.log." >&2
+}
+endef
+
+# The demo's test runs need the reference node: if none answers on CHAIN_PORT, one is
+# started for the load and stopped afterwards (its evidence stays in the database).
 demo: install
+	@$(CHAIN_FUNCTIONS)
+	pids=()
+	trap 'kill -TERM "$${pids[@]}" 2>/dev/null; wait 2>/dev/null' EXIT
+	start_chain
 	$(PY) manage.py migrate --noinput
+	wait_chain
 	$(PY) manage.py load_demo
 
-# The web server runs until Ctrl-C (or until it exits); then the trap stops
-# the worker, beat and the reference node it started.
+# The reference node starts first, so the demo's test runs have a node to test. The web
+# server runs until Ctrl-C (or until it exits); then the trap stops the worker, beat and
+# the reference node it started.
 run: install
-	@$(PY) manage.py migrate --noinput
-	$(PY) manage.py load_demo
-	$(PY) manage.py collectstatic --noinput -v0
+	@$(CHAIN_FUNCTIONS)
 	mkdir -p $(VAR)/log
 	export SITE_URL="$${SITE_URL:-http://127.0.0.1:$(PORT)}"
 	pids=()
@@ -109,6 +152,11 @@ run: install
 	trap 'exit 143' TERM
 	# Each background process leads its own process group, so the final kill
 	# also reaches the worker's pool processes.
+	start_chain
+	$(PY) manage.py migrate --noinput
+	wait_chain
+	$(PY) manage.py load_demo
+	$(PY) manage.py collectstatic --noinput -v0
 	setsid $(PY) -m celery -A sandbox_portal worker -Q celery,engine,reports -l info \
 	  >>$(VAR)/log/worker.log 2>&1 &
 	pids+=($$!)
@@ -116,14 +164,6 @@ run: install
 	  --schedule $(VAR)/celerybeat-schedule --pidfile $(VAR)/celerybeat.pid \
 	  >>$(VAR)/log/beat.log 2>&1 &
 	pids+=($$!)
-	chain="not started (run npm ci to install hardhat)"
-	if [ -x node_modules/.bin/hardhat ]; then
-	  HARDHAT_DISABLE_TELEMETRY_PROMPT=true \
-	    setsid node_modules/.bin/hardhat node --hostname 127.0.0.1 --port $(CHAIN_PORT) \
-	      >>$(VAR)/log/chain.log 2>&1 &
-	  pids+=($$!)
-	  chain="http://127.0.0.1:$(CHAIN_PORT) (log: $(VAR)/log/chain.log)"
-	fi
 	# Quoted, so make keeps the indentation.
 	echo
 	echo "  Sandbox Portal   http://127.0.0.1:$(PORT)/"

@@ -1,5 +1,8 @@
 """Loading the demo: create what is missing, through the services where they exist."""
 
+import contextlib
+import logging
+
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.test.utils import override_settings
@@ -21,6 +24,7 @@ from ..models import (
     ZoneRegistration,
 )
 from ..services import content, firms
+from . import evidence
 from .cases import cases
 from .data import (
     COHORT,
@@ -30,6 +34,7 @@ from .data import (
     PROJECTS,
     REFERENCE_NODE,
     ZONES,
+    chain_url,
     nodes_of,
 )
 from .pdf import pdf_bytes
@@ -41,6 +46,18 @@ def load(stdout=None):
     return Loader(stdout).load()
 
 
+@contextlib.contextmanager
+def quiet(name):
+    """Only warnings and errors from logger ``name`` while the block runs."""
+    logger = logging.getLogger(name)
+    level = logger.level
+    logger.setLevel(max(level, logging.WARNING))
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
 class Loader:
     """Creates what is missing and counts what it created."""
 
@@ -48,6 +65,7 @@ class Loader:
         self.stdout = stdout
         self.created = []
         self.cast = {}
+        self.chain_answers = None
 
     def say(self, message):
         self.created.append(message)
@@ -55,8 +73,12 @@ class Loader:
             self.stdout.write(f"  + {message}")
 
     def load(self):
-        # Demo addresses are fictional: loading the demo sends no mail.
-        with override_settings(EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend"):
+        # Demo addresses are fictional: loading the demo sends no mail. The test runs'
+        # JSON-RPC requests are not worth a log line each on the console.
+        with (
+            override_settings(EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend"),
+            quiet("httpx"),
+        ):
             token = set_request_id()
             try:
                 with transaction.atomic():
@@ -282,7 +304,24 @@ class Loader:
                         ),
                     )
                 for step in case.steps:
+                    if getattr(step, "needs_reference_node", False) and not self.chain():
+                        continue
                     app = step(app, self.cast)
         finally:
             reset_request_id(token)
         self.say(f"case {app.reference} {title} ({app.get_state_display()})")
+        for run in app.test_runs.order_by("pk").prefetch_related("suite_runs"):
+            verdict = {True: "passed", False: "FAILED", None: "no verdict"}[run.passed]
+            self.say(f"test run {run.pk} of {app.reference}: {', '.join(run.suites)} ({verdict})")
+
+    def chain(self):
+        """Whether the reference node answers; asked once, and said once when it does not."""
+        if self.chain_answers is None:
+            self.chain_answers = evidence.reference_node_answers()
+            if not self.chain_answers and self.stdout is not None:
+                self.stdout.write(
+                    f"  ! The reference node at {chain_url()} does not answer: evidence "
+                    "skipped, the cases are built without test runs (to include them, load "
+                    "the demo into an empty database while the node runs, as make run does)."
+                )
+        return self.chain_answers

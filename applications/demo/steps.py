@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from ..models import Application, Criterion
 from ..services import content, lifecycle
+from . import evidence
 
 
 @dataclass
@@ -79,10 +80,26 @@ def tier(name, status, reason):
     )
 
 
+def run_tests():
+    """Run the case's test plan on the reference node (``evidence``). The loader takes
+    this step only when the node answers."""
+
+    def step(app, cast):
+        evidence.run_test_plan(app, cast["olivia"])
+        return Application.objects.get(pk=app.pk)
+
+    step.needs_reference_node = True
+    return step
+
+
 def achieved(level, reason):
-    return lambda app, cast: content.set_achieved_level(
-        app, actor=cast["olivia"], level=level, reason=reason
-    )
+    """Set the achieved level, citing what the case's latest test run measured."""
+
+    def step(app, cast):
+        text = " ".join(part for part in (reason, evidence.measured(app)) if part)
+        return content.set_achieved_level(app, actor=cast["olivia"], level=level, reason=text)
+
+    return step
 
 
 def to_evaluation(note):

@@ -38,7 +38,7 @@ def load():
     return out.getvalue()
 
 
-def test_it_loads_the_demo_and_a_second_run_adds_nothing(db):
+def test_it_loads_the_demo_and_a_second_run_adds_nothing(db, no_reference_node):
     first = load()
     after_first = counts()
     second = load()
@@ -180,7 +180,7 @@ def test_demo_documents_are_pdfs_stored_under_their_sha256(demo):
         assert document.content_type == "application/pdf"
 
 
-def test_it_refuses_clearly_when_a_demo_username_belongs_to_someone_else(db):
+def test_it_refuses_clearly_when_a_demo_username_belongs_to_someone_else(db, no_reference_node):
     User.objects.create_user("alice", "alice@elsewhere.test", "pw", role="case_officer")
 
     with pytest.raises(CommandError, match="cannot be loaded"):
