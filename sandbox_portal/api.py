@@ -74,3 +74,60 @@ def _refusal(exc):
             status=status.HTTP_403_FORBIDDEN,
         )
     return None
+
+
+# The refusals any operation can answer, documented once for the whole schema.
+ERROR_STATUSES = {
+    "400": "The input is not valid (a field, a filter or a page).",
+    "401": "Not authenticated: send a token (``Authorization: Token <key>``).",
+    "403": "Your role may not do this.",
+    "404": "Not found, or not visible to you.",
+    "405": "Method not allowed.",
+    "406": "The requested format is not available.",
+    "429": "Too many requests or failed logins; wait and try again.",
+}
+UNSAFE_ERROR_STATUSES = {
+    "409": "The case's state does not allow this.",
+    "413": "The request body is too large.",
+    "415": "Unsupported media type.",
+}
+ERROR_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "detail": {"type": "string"},
+        # By field: a list of messages, or for a nested field its own fields.
+        "errors": {"type": "object"},
+    },
+    "required": ["detail"],
+}
+
+
+def document_error_responses(result, generator, request, public):
+    """drf-spectacular postprocessing hook: every operation documents its refusals."""
+    result.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+    reference = {"$ref": "#/components/schemas/Error"}
+    for operations in result.get("paths", {}).values():
+        for method, operation in operations.items():
+            statuses = dict(ERROR_STATUSES)
+            if method.lower() not in ("get", "head", "options"):
+                statuses.update(UNSAFE_ERROR_STATUSES)
+            responses = operation.setdefault("responses", {})
+            for code, description in statuses.items():
+                responses.setdefault(
+                    code,
+                    {
+                        "description": description,
+                        "content": {"application/json": {"schema": reference}},
+                    },
+                )
+    return result
+
+
+def not_found(request, exception=None):
+    """The site's 404: JSON under /api/ (a path no route matches), the page elsewhere."""
+    from django.http import JsonResponse
+    from django.views.defaults import page_not_found
+
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Not found."}, status=404)
+    return page_not_found(request, exception)

@@ -57,6 +57,10 @@ class AnyFileRenderer(BaseRenderer):
     charset = None
 
     def render(self, data, accepted_media_type=None, renderer_context=None):
+        # Only errors reach a renderer (a file is streamed): label them as the JSON they are.
+        response = (renderer_context or {}).get("response")
+        if response is not None:
+            response["Content-Type"] = "application/json"
         return json.dumps(data).encode()
 
 

@@ -3,6 +3,7 @@ queue page and lives in ``applications.filters``."""
 
 import django_filters
 
+from ..filters import WholeNumberFilter
 from ..models import (
     Condition,
     ConditionStatus,
@@ -23,7 +24,7 @@ from ..models import (
 
 
 class RfiFilter(django_filters.FilterSet):
-    application = django_filters.NumberFilter(field_name="application_id")
+    application = WholeNumberFilter(field_name="application_id")
     open = django_filters.BooleanFilter(
         field_name="answered_at", lookup_expr="isnull", label="Open (not yet answered)"
     )
@@ -34,7 +35,7 @@ class RfiFilter(django_filters.FilterSet):
 
 
 class DocumentFilter(django_filters.FilterSet):
-    application = django_filters.NumberFilter(field_name="application_id")
+    application = WholeNumberFilter(field_name="application_id")
     kind = django_filters.ChoiceFilter(choices=DocumentKind.choices)
     sha256 = django_filters.CharFilter()
 
@@ -44,7 +45,7 @@ class DocumentFilter(django_filters.FilterSet):
 
 
 class ConditionFilter(django_filters.FilterSet):
-    application = django_filters.NumberFilter(field_name="application_id")
+    application = WholeNumberFilter(field_name="application_id")
     status = django_filters.ChoiceFilter(choices=ConditionStatus.choices)
     due_before = django_filters.DateFilter(field_name="due_date", lookup_expr="lte")
     due_after = django_filters.DateFilter(field_name="due_date", lookup_expr="gte")
@@ -55,7 +56,7 @@ class ConditionFilter(django_filters.FilterSet):
 
 
 class FirmReportFilter(django_filters.FilterSet):
-    application = django_filters.NumberFilter(field_name="application_id")
+    application = WholeNumberFilter(field_name="application_id")
     kind = django_filters.ChoiceFilter(choices=FirmReportKind.choices)
 
     class Meta:
@@ -69,7 +70,7 @@ def _by_firm(model_class, *extra):
     return type(
         f"{model_class.__name__}Filter",
         (django_filters.FilterSet,),
-        {"firm": django_filters.NumberFilter(field_name="firm_id"), "Meta": meta},
+        {"firm": WholeNumberFilter(field_name="firm_id"), "Meta": meta},
     )
 
 
@@ -80,7 +81,7 @@ ZoneRegistrationFilter = _by_firm(ZoneRegistration, "zone")
 
 
 class MembershipFilter(django_filters.FilterSet):
-    firm = django_filters.NumberFilter(field_name="firm_id")
+    firm = WholeNumberFilter(field_name="firm_id")
     role = django_filters.ChoiceFilter(choices=MembershipRole.choices)
 
     class Meta:

@@ -13,6 +13,7 @@ from rest_framework.response import Response
 
 from applications import queries as case_queries
 from applications.api.common import ScopedViewSet
+from applications.filters import WholeNumberFilter
 
 from .. import services
 from ..models import RunStatus, TestRun
@@ -21,7 +22,7 @@ from .serializers import StartTestRunSerializer, TestRunListSerializer, TestRunS
 
 
 class TestRunFilter(django_filters.FilterSet):
-    application = django_filters.NumberFilter(field_name="application_id")
+    application = WholeNumberFilter(field_name="application_id")
     status = django_filters.ChoiceFilter(choices=RunStatus.choices)
 
     class Meta:

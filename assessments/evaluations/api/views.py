@@ -13,6 +13,7 @@ from rest_framework.response import Response
 
 from applications import queries as case_queries
 from applications.api.common import ScopedViewSet
+from applications.filters import WholeNumberFilter
 
 from .. import services
 from ..models import Evaluation, EvaluationStatus
@@ -21,7 +22,7 @@ from .serializers import CreateEvaluationSerializer, EvaluationListSerializer, E
 
 
 class EvaluationFilter(django_filters.FilterSet):
-    application = django_filters.NumberFilter(field_name="application_id")
+    application = WholeNumberFilter(field_name="application_id")
     status = django_filters.ChoiceFilter(choices=EvaluationStatus.choices)
 
     class Meta:

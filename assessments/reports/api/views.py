@@ -16,6 +16,7 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from applications.api.common import ScopedViewSet
+from applications.filters import WholeNumberFilter
 from applications.services.common import IllegalTransition
 from assessments.evaluations.queries import evaluations_for
 
@@ -31,8 +32,8 @@ from .serializers import (
 
 
 class ReportFilter(django_filters.FilterSet):
-    evaluation = django_filters.NumberFilter(field_name="evaluation_id")
-    application = django_filters.NumberFilter(field_name="evaluation__application_id")
+    evaluation = WholeNumberFilter(field_name="evaluation_id")
+    application = WholeNumberFilter(field_name="evaluation__application_id")
     status = django_filters.ChoiceFilter(choices=ReportStatus.choices)
 
     class Meta:
