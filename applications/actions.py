@@ -323,17 +323,31 @@ def get_action(name):
     return ACTIONS_BY_NAME.get(name)
 
 
-def take_action(action, application, user, data=None, files=None):
-    """Validate the payload with the action's form and run its service.
-
-    Raises ``ActionInvalid`` for bad input, ``PermissionDenied`` when the user
-    may not act, ``IllegalTransition`` when the case's state forbids it, and
-    Django's ``ValidationError`` when the service refuses the content.
-    """
+def check_allowed(action, application, user):
+    """Refuse an action this user may not take (``PermissionDenied``) or the case's
+    state does not allow now (``IllegalTransition``), before any payload is read."""
     from django.core.exceptions import PermissionDenied
+
+    from .services.common import IllegalTransition
 
     if not action.who(user, application):
         raise PermissionDenied(refusal_message(action, user, application))
+    if not action.when(application):
+        raise IllegalTransition(
+            f"This case is {application.get_state_display().lower()}; "
+            f"'{action.label}' cannot be taken now."
+        )
+
+
+def take_action(action, application, user, data=None, files=None):
+    """Validate the payload with the action's form and run its service.
+
+    Raises ``PermissionDenied`` when the user may not act, ``IllegalTransition``
+    when the case's state forbids it (both before the payload is read),
+    ``ActionInvalid`` for bad input, and Django's ``ValidationError`` when the
+    service refuses the content.
+    """
+    check_allowed(action, application, user)
     form = action.form(application, data=data, files=files)
     if not form.is_valid():
         raise ActionInvalid(form.errors.get_json_data())

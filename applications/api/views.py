@@ -19,10 +19,9 @@ from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
 from .. import queries
-from ..actions import ACTIONS, available_actions, get_action, refusal_message, take_action
+from ..actions import ACTIONS, available_actions, check_allowed, get_action, take_action
 from ..filters import ApplicationFilter
 from ..models import Application
-from ..services import IllegalTransition, PermissionDenied
 from ..services import content as content_services
 from .action_io import describe_action, form_data
 from .common import ScopedViewSet
@@ -139,13 +138,8 @@ class ApplicationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scope
         lifecycle_action = get_action(action_name)
         if lifecycle_action is None:
             raise NotFound(f"There is no action '{action_name}'.")
-        if not lifecycle_action.who(request.user, app):
-            raise PermissionDenied(refusal_message(lifecycle_action, request.user, app))
-        if not lifecycle_action.when(app):
-            raise IllegalTransition(
-                f"This case is {app.get_state_display().lower()}; "
-                f"'{lifecycle_action.label}' cannot be taken now."
-            )
+        # Role and state are refused before the payload is read (403 / 409, not 400).
+        check_allowed(lifecycle_action, app, request.user)
         data = form_data(lifecycle_action, app, request.data)
         take_action(lifecycle_action, app, request.user, data=data, files=request.FILES)
         return Response(self._detail(app.pk))

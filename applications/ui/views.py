@@ -14,7 +14,13 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from .. import queries
-from ..actions import ActionInvalid, available_actions, get_action, refusal_message, take_action
+from ..actions import (
+    ActionInvalid,
+    available_actions,
+    check_allowed,
+    get_action,
+    take_action,
+)
 from ..clock import service_clock
 from ..filters import ApplicationFilter
 from ..forms import ConditionStatusForm
@@ -146,15 +152,10 @@ def case_action(request, pk, name):
     action = get_action(name)
     if action is None:
         raise Http404("No such action.")
-    if not action.who(request.user, app):
-        raise PermissionDenied(refusal_message(action, request.user, app))
-    if not action.when(app):
-        return conflict(
-            request,
-            f"This case is {app.get_state_display().lower()}; "
-            f"'{action.label}' cannot be taken now.",
-            app,
-        )
+    try:
+        check_allowed(action, app, request.user)
+    except IllegalTransition as exc:
+        return conflict(request, exc.message, app)
     status = 200
     if request.method == "POST":
         try:
