@@ -221,6 +221,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "assessments.tasks.requeue_stale_runs",
         "schedule": 60.0,
     },
+    "resend-stale-reports": {
+        "task": "assessments.reports.tasks.resend_stale_reports",
+        "schedule": 60.0,
+    },
 }
 
 # The technical test engine runs on workers consuming ENGINE_QUEUE.
@@ -241,6 +245,8 @@ ENGINE_FAUCET_KEY = os.environ.get(
 
 # Access-evaluation reports are rendered by workers consuming REPORTS_QUEUE.
 REPORTS_QUEUE = os.environ.get("REPORTS_QUEUE", "reports")
+# A report queued (its message not sent again) or rendering for this long is sent again.
+REPORT_STALE_AFTER_SECONDS = float(os.environ.get("REPORT_STALE_AFTER_SECONDS", "300"))
 CELERY_TASK_ROUTES["assessments.reports.tasks.render_report"] = {"queue": REPORTS_QUEUE}
 # The Ed25519 key that signs reports (PEM or base64 of the raw 32 bytes). Unset, a
 # development key is generated on first use into REPORT_SIGNING_KEY_FILE (mode 0600).

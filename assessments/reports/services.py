@@ -6,6 +6,7 @@ demo calls directly). ``record_download`` audits every download; ``verify_report
 whether an uploaded PDF is authentic, unaltered and issued by this portal.
 """
 
+import datetime
 import json
 import logging
 
@@ -69,18 +70,71 @@ def request_report(evaluation, *, actor, enqueue=True):
 def _enqueue(report_id, actor_id):
     from .tasks import enqueue
 
+    AccessEvaluationReport.objects.filter(pk=report_id).update(sent_at=timezone.now())
     enqueue(report_id, actor_id)
+
+
+def stale_before():
+    return timezone.now() - datetime.timedelta(seconds=settings.REPORT_STALE_AFTER_SECONDS)
+
+
+def stale_reports():
+    """Reports whose task message is presumed lost: queued and not sent again for
+    ``REPORT_STALE_AFTER_SECONDS`` (a broker that lost its messages on a restart), or
+    rendering for that long (the worker died and nothing re-delivered its message)."""
+    cutoff = stale_before()
+    queued = Q(status=ReportStatus.QUEUED) & (Q(sent_at__lt=cutoff) | Q(sent_at__isnull=True))
+    rendering = Q(status=ReportStatus.RENDERING, started_at__lt=cutoff) & (
+        Q(sent_at__lt=cutoff) | Q(sent_at__isnull=True)
+    )
+    return AccessEvaluationReport.objects.filter(
+        queued | rendering, created_at__lt=cutoff
+    ).order_by("pk")
+
+
+def resend_stale(report_id):
+    """Send a stale report's task again, or fail it when it is out of attempts.
+
+    Returns "resent", "failed" or None (no longer stale). The message is sent after
+    commit; a report still queued behind others is not sent twice within the stale window,
+    and a duplicate that does arrive finds it claimed (``claim`` is atomic).
+    """
+    with transaction.atomic():
+        report = stale_reports().select_for_update().filter(pk=report_id).first()
+        if report is None:
+            return None
+        if report.attempts >= MAX_ATTEMPTS:
+            report.status = ReportStatus.FAILED
+            report.error = f"Rendering stopped {MAX_ATTEMPTS} times without finishing."
+            report.finished_at = timezone.now()
+            report.save(update_fields=["status", "error", "finished_at"])
+            record(
+                actor=None,
+                action="report.fail",
+                target=report,
+                application_id=report.evaluation.application_id,
+                after={"error": report.error},
+            )
+            return "failed"
+        report.sent_at = timezone.now()
+        report.save(update_fields=["sent_at"])
+        actor_id = report.requested_by_id
+        transaction.on_commit(lambda: _enqueue(report_id, actor_id))
+    return "resent"
 
 
 def claim(report_id):
     """Take a queued report (or one whose worker died mid-render) for rendering.
 
-    Atomic, so a re-delivered task message never renders a ready report again. Returns the
-    report, or None when it is ready, failed or out of attempts.
+    Atomic, so a re-delivered task message never renders a ready report again, and a
+    duplicate message never renders one that another worker is rendering now: a rendering
+    report is taken again only once ``REPORT_STALE_AFTER_SECONDS`` passed since it started.
+    Returns the report, or None when it is taken, ready, failed or out of attempts.
     """
     with transaction.atomic():
         taken = AccessEvaluationReport.objects.filter(
-            Q(status=ReportStatus.QUEUED) | Q(status=ReportStatus.RENDERING),
+            Q(status=ReportStatus.QUEUED)
+            | Q(status=ReportStatus.RENDERING, started_at__lt=stale_before()),
             pk=report_id,
             attempts__lt=MAX_ATTEMPTS,
         ).update(
@@ -162,8 +216,12 @@ def render_report(report_id, *, actor):
     report = claim(report_id)
     if report is None:
         # Out of attempts: every worker that took it died mid-render. Say so on the row.
+        # (A report another worker is rendering right now is left alone.)
         AccessEvaluationReport.objects.filter(
-            pk=report_id, status__in=IN_FLIGHT, attempts__gte=MAX_ATTEMPTS
+            Q(status=ReportStatus.QUEUED)
+            | Q(status=ReportStatus.RENDERING, started_at__lt=stale_before()),
+            pk=report_id,
+            attempts__gte=MAX_ATTEMPTS,
         ).update(
             status=ReportStatus.FAILED,
             error=f"Rendering stopped {MAX_ATTEMPTS} times without finishing.",

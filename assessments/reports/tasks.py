@@ -35,3 +35,15 @@ def render_report(report_id, actor_id):
     status = report.status if report is not None else "missing"
     logger.info("report %s: %s", report_id, status)
     return status
+
+
+@shared_task(name="assessments.reports.tasks.resend_stale_reports")
+def resend_stale_reports():
+    """Send again every report whose task message was lost (beat, every minute)."""
+    outcomes = {}
+    for report_id in list(services.stale_reports().values_list("pk", flat=True)):
+        outcome = services.resend_stale(report_id)
+        if outcome:
+            outcomes[report_id] = outcome
+            logger.warning("report %s: its task message was lost; %s", report_id, outcome)
+    return outcomes

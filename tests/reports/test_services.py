@@ -1,7 +1,10 @@
 """Requesting and rendering reports: who may, when, and that rendering is idempotent."""
 
+import datetime
+
 import pytest
 from django.core.exceptions import PermissionDenied
+from django.utils import timezone
 
 from applications.services.common import IllegalTransition
 from assessments.evaluations import services as evaluation_services
@@ -14,6 +17,8 @@ from tests.conftest import advance
 from .helpers import finished_run
 
 pytestmark = pytest.mark.django_db
+
+LONG_AGO = timezone.now() - datetime.timedelta(days=1)
 
 
 def test_a_regulator_queues_a_report_once_the_transaction_commits(
@@ -111,7 +116,7 @@ def test_a_re_delivered_message_mid_render_replaces_the_file_instead_of_adding_o
     (settings.MEDIA_ROOT / "reports").mkdir(parents=True)
     (settings.MEDIA_ROOT / "reports" / report.filename).write_bytes(b"half written")
     AccessEvaluationReport.objects.filter(pk=report.pk).update(
-        status=ReportStatus.RENDERING, attempts=1
+        status=ReportStatus.RENDERING, attempts=1, started_at=LONG_AGO
     )
     tasks.render_report(report.pk, people.olivia.pk)
     report.refresh_from_db()
@@ -191,7 +196,7 @@ def test_a_report_whose_workers_keep_dying_ends_failed_not_rendering_forever(
     monkeypatch.setattr(tasks, "enqueue", lambda *args: None)
     report = services.request_report(evaluated_a, actor=people.olivia)
     AccessEvaluationReport.objects.filter(pk=report.pk).update(
-        status=ReportStatus.RENDERING, attempts=services.MAX_ATTEMPTS
+        status=ReportStatus.RENDERING, attempts=services.MAX_ATTEMPTS, started_at=LONG_AGO
     )
     monkeypatch.setattr(services, "build_pdf", lambda report: pytest.fail("rendered again"))
     tasks.render_report(report.pk, people.olivia.pk)
