@@ -7,6 +7,7 @@ from ..charts import charts_for
 from ..plans import SUITE_LABELS
 
 VALUE_LIMIT = 240
+LIST_LIMIT = 8
 
 
 def _compact(value):
@@ -16,9 +17,20 @@ def _compact(value):
         text = json.dumps(value)
     elif isinstance(value, int | float):
         text = f"{value:g}" if isinstance(value, float) else str(value)
+    elif isinstance(value, list | tuple):
+        text = _compact_list(value)
     else:
         text = json.dumps(value, separators=(", ", ": "), default=str)
     return text if len(text) <= VALUE_LIMIT else text[: VALUE_LIMIT - 1] + "…"
+
+
+def _compact_list(values):
+    """A short list of plain values spelled out; a long one or one of records counted."""
+    plain = all(isinstance(v, str | int | float | bool) or v is None for v in values)
+    if plain and len(values) <= LIST_LIMIT:
+        return ", ".join(_compact(v) for v in values) or "none"
+    kind = "values" if plain else "records"
+    return f"{len(values)} {kind}"
 
 
 def _rows(mapping, prefix=""):
