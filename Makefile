@@ -13,6 +13,8 @@ VAR := $(or $(VAR_DIR),var)
 PORT ?= 8000
 CHAIN_PORT ?= 8545
 PYTEST_ARGS ?=
+# The browser the browser tests launch (Debian's package; Playwright downloads none).
+CHROMIUM := /usr/bin/chromium
 # load_demo registers the reference node at this port.
 export CHAIN_PORT
 
@@ -56,6 +58,25 @@ $(VENV)/.installed: pyproject.toml | $(PY)
 	@echo "Installing the Python packages into $(VENV)"
 	$(PY) -m pip install --disable-pip-version-check --no-input -q -e ".[dev]"
 	touch $@
+
+# Debian's chromium, which the browser tests drive; installed only when it is missing.
+$(CHROMIUM):
+	@echo "Installing Debian's chromium for the browser tests"
+	sudo=""
+	if [ "$$(id -u)" != 0 ]; then sudo="sudo"; fi
+	apt_install() {
+	  $$sudo env DEBIAN_FRONTEND=noninteractive \
+	    apt-get install -y --no-install-recommends chromium
+	}
+	if ! apt_install; then
+	  $$sudo apt-get update && apt_install || true
+	fi
+	if [ ! -x $@ ]; then
+	  echo "Could not install chromium ($@), which the browser tests need: run" >&2
+	  echo "  apt-get update && apt-get install -y --no-install-recommends chromium" >&2
+	  echo "as root, then make test again." >&2
+	  exit 1
+	fi
 
 # Reinstalled only when package-lock.json (or package.json) is newer than the stamp.
 node_modules/.installed: package.json $(wildcard package-lock.json)
@@ -191,7 +212,7 @@ run: install
 
 # -- Checking ------------------------------------------------------------------
 
-test: install
+test: install $(CHROMIUM)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(PY) manage.py check
@@ -211,7 +232,7 @@ format: install
 clean:
 	rm -rf $(VAR)/portal.sqlite3* $(VAR)/test-*.sqlite3* $(VAR)/media $(VAR)/log \
 	  $(VAR)/broker $(VAR)/staticfiles $(VAR)/hardhat $(VAR)/celerybeat-schedule* \
-	  $(VAR)/celerybeat.pid .pytest_cache .ruff_cache
+	  $(VAR)/celerybeat.pid $(VAR)/test-artifacts .pytest_cache .ruff_cache
 	find . -name __pycache__ -type d -not -path './$(VENV)/*' -not -path './node_modules/*' \
 	  -prune -exec rm -rf {} +
 
