@@ -309,6 +309,8 @@ def verify_report(data: bytes, *, public_key=None):
     Oversized uploads raise ``ValidationError``. The signature is checked against
     ``public_key`` (default: the portal's); an authentic verdict names the issued
     evaluation with the embedded JSON's hash, and without one the report is not authentic.
+    The file itself must be byte for byte a report the portal rendered for that evaluation
+    (its SHA-256 recorded when it was rendered).
     """
     if len(data) > settings.REPORT_VERIFY_MAX_BYTES:
         limit = settings.REPORT_VERIFY_MAX_BYTES // (1024 * 1024)
@@ -326,4 +328,14 @@ def verify_report(data: bytes, *, public_key=None):
         verdict.reason = verification.NOT_ISSUED
         return verdict
     verdict.evaluation = evaluation_summary(evaluation)
+    # The signature covers the embedded evaluation only; the portal also knows the SHA-256
+    # of every PDF it issued, so a change anywhere else in the file is caught here.
+    issued = evaluation.reports.filter(
+        status=ReportStatus.READY, pdf_sha256=integrity.sha256_hex(data)
+    ).first()
+    if issued is None:
+        verdict.authentic = False
+        verdict.reason = verification.FILE_CHANGED
+        return verdict
+    verdict.report = issued.number
     return verdict

@@ -28,6 +28,10 @@ NO_SIGNATURE = "no embedded signature"
 ALTERED = "embedded evaluation altered (hash mismatch)"
 BAD_SIGNATURE = "signature invalid (signed by another key)"
 NOT_ISSUED = "no evaluation with this hash was issued by this portal"
+FILE_CHANGED = (
+    "the signed evaluation inside is intact, but the file differs from every report this "
+    "portal issued for it (altered after download)"
+)
 AUTHENTIC = "authentic and unaltered"
 
 

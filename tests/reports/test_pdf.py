@@ -117,12 +117,13 @@ def test_the_fetcher_serves_a_shipped_font_from_disk():
     response.close()
 
 
-def test_the_issued_pdf_verifies(rendered, issued_like_rendered):
+def test_the_issued_pdf_verifies(rendered, issued_like_rendered, ready_report):
     verdict = services.verify_report(rendered.pdf)
     assert verdict.authentic, verdict.reason
     assert verdict.reason == verification.AUTHENTIC
     assert verdict.evaluation["id"] == issued_like_rendered.pk
     assert verdict.evaluation["case_reference"] == issued_like_rendered.application.reference
+    assert verdict.report == ready_report.number
     assert verdict.evaluation["version"] == 1
 
 
@@ -139,6 +140,27 @@ def test_it_rejects_a_pdf_with_one_byte_of_its_evaluation_changed(rendered, issu
     verdict = services.verify_report(altered)
     assert not verdict.authentic
     assert verdict.reason == "embedded evaluation altered (hash mismatch)"
+
+
+@pytest.mark.parametrize("where", [0.25, 0.5, 0.75])
+def test_the_portal_rejects_a_pdf_changed_outside_its_signed_evaluation(
+    rendered, issued_like_rendered, ready_report, where
+):
+    # One byte flipped in the page content, fonts or structure: the embedded evaluation and
+    # its signature are intact, but the file is not the one the portal issued.
+    data = bytearray(rendered.pdf)
+    evaluation_at = data.find(rendered.canonical_json.encode()[:40])
+    index = int(len(data) * where)
+    if evaluation_at <= index < evaluation_at + len(rendered.canonical_json):
+        index = evaluation_at - 1
+    data[index] ^= 0x01
+    # Offline, only the embedded evaluation is checked, and it is intact...
+    assert verification.inspect_pdf(bytes(data), TEST_KEY.public_key()).authentic
+    # ...but the portal knows the file it issued.
+    verdict = services.verify_report(bytes(data))
+    assert not verdict.authentic
+    assert verdict.reason == verification.FILE_CHANGED
+    assert verdict.evaluation["id"] == issued_like_rendered.pk
 
 
 def test_it_rejects_an_evaluation_re_signed_with_another_key(rendered, issued_like_rendered):
