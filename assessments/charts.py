@@ -283,7 +283,37 @@ def _consensus(result):
     )
 
 
+def _consensus_trace(result):
+    charts = result.get("charts", {})
+    yield line_chart(
+        "Time to commit per height",
+        {"time to commit": _pairs(charts.get("time_to_commit_s"))},
+        x_label="height",
+        y_label="seconds",
+    )
+    yield bar_chart(
+        "Rounds needed per height",
+        [
+            (f"{rounds} rounds", heights)
+            for rounds, heights in _pairs(charts.get("rounds_histogram"))
+        ],
+        x_label="rounds",
+        y_label="heights",
+    )
+
+
+def _ledger(result):
+    yield line_chart(
+        "Transactions per block",
+        {"transactions": _pairs(result.get("charts", {}).get("transactions_per_block"))},
+        x_label="block",
+        y_label="transactions",
+    )
+
+
 DRAWERS = {
+    "consensus_trace": _consensus_trace,
+    "ledger": _ledger,
     "block": _block,
     "payment": _payment,
     "clearing": _clearing,

@@ -24,7 +24,7 @@ from .engine.results import parse_parameters
 from .engine.suites import PARAMETERS, SUITES
 
 # The order suites run in, whatever order they were chosen in.
-SUITE_ORDER = ["block", "crypto", "consensus", "payment", "clearing", "monitoring"]
+SUITE_ORDER = ["block", "crypto", "consensus", "payment", "clearing", "monitoring", "ledger"]
 assert set(SUITE_ORDER) == set(SUITES)
 
 SUITE_LABELS = {
@@ -34,6 +34,8 @@ SUITE_LABELS = {
     "payment": "Payment latency, double spend, rollback (L2)",
     "clearing": "Clearing throughput (L2)",
     "monitoring": "Runtime monitoring probe (L3)",
+    "ledger": "Ledger consistency: double spend, nonces, balances, value (L3)",
+    "consensus_trace": "Uploaded consensus trace (L3)",
 }
 
 DEFAULT_PARAMETERS = {
@@ -43,6 +45,7 @@ DEFAULT_PARAMETERS = {
     "payment": {"accounts": 2, "transfers": 10, "confirm_timeout_s": 15.0},
     "clearing": {"rates": [5.0, 10.0], "step_seconds": 3.0, "confirm_timeout_s": 10.0},
     "monitoring": {},
+    "ledger": {"blocks": 50},
 }
 
 

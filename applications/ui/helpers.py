@@ -111,6 +111,8 @@ ACTION_WORDS = {
     "test_run.fail": "A technical test run failed",
     "test_run.stopped": "A technical test run was stopped",
     "test_run.requeue": "A test run was re-queued after its worker stopped",
+    "trace.upload": "Uploaded a consensus trace or ledger history",
+    "trace.check": "An uploaded trace or ledger history was checked",
     "evaluation.create": "Drafted an evaluation",
     "evaluation.issue": "Issued an evaluation",
     "report.request": "Requested the access-evaluation report",

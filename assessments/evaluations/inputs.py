@@ -22,7 +22,16 @@ from applications.models import AssessmentOutcome, Criterion, Tier, TierState
 
 from . import scoring
 
-SUITES = ("block", "crypto", "consensus", "payment", "clearing", "monitoring", "consensus_trace")
+SUITES = (
+    "block",
+    "crypto",
+    "consensus",
+    "payment",
+    "clearing",
+    "monitoring",
+    "consensus_trace",
+    "ledger",
+)
 SAFEGUARDS = ("consent", "disclosure", "complaints", "compensation", "capital")
 PHYSICAL_KEYS = ("zone_registration", "servers_on_site", "personnel_on_site")
 CRITERIA = tuple(value for value, _ in Criterion.choices)

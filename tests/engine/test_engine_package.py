@@ -29,7 +29,7 @@ def test_it_imports_nothing_from_django_or_the_portal():
 
 
 def test_every_suite_has_documented_parameters_with_defaults():
-    live = {"block", "crypto", "consensus", "payment", "clearing", "monitoring"}
+    live = {"block", "crypto", "consensus", "payment", "clearing", "monitoring", "ledger"}
     assert set(SUITES) == live
     assert set(PARAMETERS) == live | {"consensus_trace"}
     for params in PARAMETERS.values():
