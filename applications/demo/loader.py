@@ -93,12 +93,23 @@ class Loader:
             for case in cases():
                 self.case(case, firm_rows, projects, node_rows, cohort)
             self.reports()
+            self.traces()
         return self.created
 
     def reports(self):
         from assessments.reports.demo import render_demo_reports
 
         for line in render_demo_reports(self.cast["olivia"]):
+            self.say(line)
+
+    def traces(self):
+        from assessments.traces.demo import upload_demo_traces
+
+        titles = [case.fields["title"] for case in cases()]
+        demo_cases = Application.objects.filter(
+            title__in=titles, firm__name__in=[spec["name"] for spec in FIRMS.values()]
+        )
+        for line in upload_demo_traces(demo_cases, lambda app: app.created_by):
             self.say(line)
 
     # People and set-up without a service of their own.

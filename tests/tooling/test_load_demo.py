@@ -186,3 +186,18 @@ def test_it_refuses_clearly_when_a_demo_username_belongs_to_someone_else(db, no_
     with pytest.raises(CommandError, match="cannot be loaded"):
         load()
     assert not Application.objects.exists()
+
+
+def test_the_live_demo_case_has_checked_example_traces_once(demo):
+    from assessments.traces.models import CheckStatus, TraceUpload
+
+    live = Application.objects.get(state=State.IN_SANDBOX)
+    uploads = TraceUpload.objects.filter(application=live).select_related("test_run")
+    assert sorted(u.kind for u in uploads) == ["consensus", "ledger"]
+    for upload in uploads:
+        assert upload.status == CheckStatus.CHECKED, upload.error
+        assert upload.uploaded_by.memberships.filter(firm=live.firm).exists()
+        suite = upload.test_run.suite_runs.get()
+        assert suite.passed is True, suite.result
+    load()
+    assert TraceUpload.objects.filter(application=live).count() == 2
