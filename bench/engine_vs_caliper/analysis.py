@@ -70,10 +70,34 @@ def rate_of(times: Iterable[float]) -> float | None:
     return (len(ordered) - 1) / (ordered[-1] - ordered[0])
 
 
+def engine_transactions(result: dict, step: int = 0) -> list[dict]:
+    """One step's transactions from the suite's own log, with absolute monotonic times.
+
+    Each: hash, scheduled, sent, seen (``time.monotonic`` seconds, None where it never
+    happened) and state.
+    """
+    rate = str(result["metrics"]["steps"][step]["rate"])
+    log = result["charts"]["transactions"][rate]
+    origin, fields = log["origin"], log["fields"]
+    txs = []
+    for row in log["rows"]:
+        t = dict(zip(fields, row, strict=True))
+        for key in ("scheduled", "sent", "seen"):
+            t[key] = None if t[key] is None else origin + t[key]
+        txs.append(t)
+    return txs
+
+
+def engine_cpu(result: dict, step: int = 0) -> dict:
+    """The suite's own CPU seconds for one step: signing and the timed phase."""
+    cpu = result["metrics"]["steps"][step]["generator_cpu_s"]
+    return {"signing_s": cpu["signing"], "timed_phase_s": cpu["timed_phase"]}
+
+
 def engine_figures(data: dict, seen: dict[str, dict], cpu: dict) -> dict:
     """The engine's round: its own report, the observer's view, its CPU."""
     step = data["result"]["metrics"]["steps"][0]
-    txs = data["steps"][0]["txs"]
+    txs = engine_transactions(data["result"])
     sent = [t for t in txs if t["sent"]]
     observed = [(t, seen[t["hash"].lower()]) for t in txs if t["hash"].lower() in seen]
     first = min((t["scheduled"] for t in txs), default=0.0)

@@ -105,16 +105,17 @@ def engine_round(out: Path, url: str, rate: float, duration: float):
     if data is None:
         return None
     whole, sampler = measured
-    txs = data["steps"][0]["txs"]
+    txs = analysis.engine_transactions(data["result"])
+    own = analysis.engine_cpu(data["result"])
     start = min(t["scheduled"] for t in txs)
     end = max([t["seen"] for t in txs if t["seen"]] or [start + duration])
     # The load phase; the engine signs before it, so its signing CPU is added to it.
     load = sampler.between(start, end, clock="mono")
     cpu = {
-        "load_s": None if load is None else load + data["cpu"]["prepare_s"],
+        "load_s": None if load is None else load + own["signing_s"],
         "process_s": whole,
-        "signing_s": data["cpu"]["prepare_s"],
-        "timed_phase_in_process_s": data["cpu"]["drive_s"],
+        "signing_s": own["signing_s"],
+        "timed_phase_in_process_s": own["timed_phase_s"],
     }
     return {"_data": data, "_cpu": cpu}
 
@@ -124,7 +125,9 @@ def ceiling(out: Path, rates: list[float], step: float, attempts: int) -> dict:
 
     Each step is a fresh engine process (funding, signing, one timed step) against the sink.
     The machine is shared, so a step that misses is tried again, up to ``attempts`` times;
-    the rates step up until one misses every attempt. Every attempt is reported.
+    the rates step up until one misses every attempt. Every attempt is reported, with the
+    share of one core the engine process and the sink used while the step was sending (a
+    sink near a full core would be the bottleneck).
     """
     port = procs.free_port()
     sink = subprocess.Popen(
@@ -136,6 +139,8 @@ def ceiling(out: Path, rates: list[float], step: float, attempts: int) -> dict:
     url = f"http://127.0.0.1:{port}"
     steps: list[dict] = []
     best = None
+    sink_cpu = procs.CpuSampler(sink.pid)
+    sink_cpu.__enter__()
     try:
         for _ in range(50):
             try:
@@ -162,6 +167,13 @@ def ceiling(out: Path, rates: list[float], step: float, attempts: int) -> dict:
                 lag = s["generator_lag_s"]
                 kept = lag["p99"] is not None and lag["p99"] < CEILING_LAG_S
                 n = s["offered"]
+                scheduled = [t["scheduled"] for t in analysis.engine_transactions(data["result"])]
+                start, end = min(scheduled), max(scheduled)
+
+                def core_share(sampler, start=start, end=end):
+                    used = sampler.between(start, end, clock="mono")
+                    return None if used is None else used / (end - start)
+
                 steps.append(
                     {
                         "rate": rate,
@@ -170,7 +182,9 @@ def ceiling(out: Path, rates: list[float], step: float, attempts: int) -> dict:
                         "lag_max_s": lag["max"],
                         "offered": n,
                         "confirmed": s["confirmed"],
-                        "timed_cpu_per_1000_s": data["cpu"]["drive_s"] / n * 1000,
+                        "timed_cpu_per_1000_s": s["generator_cpu_s"]["timed_phase"] / n * 1000,
+                        "engine_core_share": core_share(measured[1]),
+                        "sink_core_share": core_share(sink_cpu),
                         "valid": kept,
                     }
                 )
@@ -180,6 +194,7 @@ def ceiling(out: Path, rates: list[float], step: float, attempts: int) -> dict:
                 break
             best = rate
     finally:
+        sink_cpu.__exit__()
         procs.stop(sink)
     return {"steps": steps, "ceiling": best}
 
@@ -206,7 +221,7 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=30.0, help="seconds per rate")
     parser.add_argument(
         "--ceiling-rates",
-        default="100,200,300,500,750,1000,1500,2000,2500,3000,4000",
+        default="100,200,300,500,1000,2000,3000,4000,6000,8000,10000,12000,16000",
         help="rates stepped through against the sink until p99 lag exceeds 10 ms",
     )
     parser.add_argument("--ceiling-step", type=float, default=5.0, help="seconds per step")
@@ -287,16 +302,21 @@ def main() -> None:
             f"{args.ceiling_step:g} s per step, p99 lag must stay under 10 ms)",
             "",
             "| offered (tx/s) | attempt | generator lag p99 (ms) | lag max (ms) "
-            "| CPU s / 1,000 tx, timed phase | under 10 ms |",
-            "| --- | --- | --- | --- | --- | --- |",
+            "| CPU s / 1,000 tx, timed phase | core used while sending, engine / sink "
+            "| under 10 ms |",
+            "| --- | --- | --- | --- | --- | --- | --- |",
         ]
         for s in top["steps"]:
             lag, worst = s["lag_p99_s"], s["lag_max_s"]
+            shares = "/".join(
+                "-" if s[k] is None else f"{s[k] * 100:.0f} %"
+                for k in ("engine_core_share", "sink_core_share")
+            )
             lines.append(
                 f"| {s['rate']:g} | {s['attempt']} | "
                 f"{'-' if lag is None else f'{lag * 1000:.1f}'} | "
                 f"{'-' if worst is None else f'{worst * 1000:.1f}'} | "
-                f"{s['timed_cpu_per_1000_s']:.3f} | {'yes' if s['valid'] else 'no'} |"
+                f"{s['timed_cpu_per_1000_s']:.3f} | {shares} | {'yes' if s['valid'] else 'no'} |"
             )
         lines += ["", f"Ceiling: {top['ceiling'] or 'below the lowest step'} tx/s", ""]
     lines += targets(rounds, top)

@@ -1,9 +1,10 @@
 """A JSON-RPC sink that is never the bottleneck, for measuring the generator's own ceiling.
 
 Run as its own process: ``python sink.py PORT [BLOCK_SECONDS]``. A plain asyncio HTTP/1.1
-server (keep-alive, single and batch requests) that answers ``eth_sendRawTransaction`` at
-once with the transaction's hash, and just enough of the rest of the Ethereum JSON-RPC
-interface for the clearing suite to run unchanged: every account is rich and at nonce 0,
+server (keep-alive, pipelining, single and batch requests) on an asyncio ``Protocol`` that
+answers ``eth_sendRawTransaction`` at once with the transaction's hash, and just enough of
+the rest of the Ethereum JSON-RPC interface for the clearing suite to run unchanged: every
+account is rich and at nonce 0,
 every transaction received is "mined" successfully into the next block, and a block is
 made every BLOCK_SECONDS (default 0.2). Nothing is validated or executed.
 """
@@ -88,36 +89,69 @@ def respond(chain: Chain, request: dict) -> dict:
         return {"jsonrpc": "2.0", "id": request.get("id"), "error": error}
 
 
-async def serve(chain: Chain, reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
-    try:
+class Sink(asyncio.Protocol):
+    """One client connection: every complete request in a read is answered in one write.
+
+    Requests may be pipelined; answers go back in order. Only ``Content-Length`` bodies are
+    read (what every JSON-RPC client sends). ``eth_sendRawTransaction``, nearly all of the
+    traffic, takes a short path: its answer is formatted without building a dict.
+    """
+
+    def __init__(self, chain: Chain):
+        self.chain = chain
+        self.buffer = bytearray()
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport) -> None:
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        buf = self.buffer
+        buf += data
+        pos, out = 0, []
         while True:
-            head = await reader.readuntil(b"\r\n\r\n")
+            end = buf.find(b"\r\n\r\n", pos)
+            if end < 0:
+                break
+            head = bytes(buf[pos:end]).lower()
+            at = head.find(b"content-length:")
             length = 0
-            for line in head.split(b"\r\n"):
-                if line.lower().startswith(b"content-length:"):
-                    length = int(line.split(b":", 1)[1])
-            payload = json.loads(await reader.readexactly(length))
-            if isinstance(payload, list):
-                answer = [respond(chain, r) for r in payload]
-            else:
-                answer = respond(chain, payload)
-            body = json.dumps(answer).encode()
-            writer.write(
-                b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
+            if at >= 0:
+                stop = head.find(b"\r\n", at)
+                length = int(head[at + 15 : stop if stop >= 0 else None])
+            if len(buf) < end + 4 + length:
+                break
+            body = bytes(buf[end + 4 : end + 4 + length])
+            pos = end + 4 + length
+            answer = self.answer(body)
+            out.append(
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
+                + str(len(answer)).encode()
+                + b"\r\n\r\n"
+                + answer
             )
-            await writer.drain()
-    except (asyncio.IncompleteReadError, ConnectionError):
-        pass
-    finally:
-        writer.close()
+        if pos:
+            del buf[:pos]
+        if out:
+            self.transport.write(b"".join(out))
+
+    def answer(self, body: bytes) -> bytes:
+        payload = json.loads(body)
+        if isinstance(payload, dict) and payload.get("method") == "eth_sendRawTransaction":
+            digest = self.chain.answer("eth_sendRawTransaction", payload["params"])
+            return b'{"jsonrpc":"2.0","id":%s,"result":"%s"}' % (
+                json.dumps(payload.get("id")).encode(),
+                digest.encode(),
+            )
+        if isinstance(payload, list):
+            return json.dumps([respond(self.chain, r) for r in payload]).encode()
+        return json.dumps(respond(self.chain, payload)).encode()
 
 
 async def main(port: int, block_s: float) -> None:
     chain = Chain()
-    server = await asyncio.start_server(
-        lambda r, w: serve(chain, r, w), "127.0.0.1", port, backlog=1024
-    )
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(lambda: Sink(chain), "127.0.0.1", port, backlog=1024)
     async with server:
         while True:
             await asyncio.sleep(block_s)

@@ -1,8 +1,14 @@
 """Clearing suite: open-loop stepped load on a real node, saturation and unconfirmed counts."""
 
+import time
+
+import pytest
+
 from assessments.engine.results import Target
+from assessments.engine.sender import RawTxSender
 from assessments.engine.suites import clearing
 from tests.engine.conftest import hardhat_key
+from tests.engine.sink import Sink
 
 # The machine running the tests is shared: allow the generator some scheduling slack
 # except where its lag is what is tested.
@@ -98,3 +104,123 @@ def test_generator_lag_beyond_the_bound_invalidates_a_step(interval_chain):
     assert step["valid"] is False
     assert result.check("generator_valid").passed is False
     assert "generator_limit_rate" in result.metrics["saturation"]
+
+
+# --- against a sink that takes every transaction at once ------------------------------------
+
+SINK_FAUCET = "0x" + "11" * 32  # the sink holds every account rich; nothing is really paid
+
+
+def sink_target(sink):
+    return Target(endpoints=[sink.url], allowed=[sink.url], faucet_key=SINK_FAUCET)
+
+
+def test_every_transaction_is_logged_with_its_schedule_send_and_block(tmp_path):
+    with Sink() as sink:
+        result = clearing.run(
+            sink_target(sink),
+            {
+                "rates": [100],
+                "step_seconds": 1,
+                "in_flight_window_s": 1,
+                "connections": 2,
+                "transaction_log": True,
+                "return_funds": False,
+                **LAG,
+            },
+        )
+        received = set(sink.chain.received)
+    (step,) = result.metrics["steps"]
+    assert step["confirmed"] == step["offered"] == 100
+    assert step["generator_lag_s"]["count"] == 100
+    assert step["generator_cpu_s"]["signing"] >= 0 and step["generator_cpu_s"]["timed_phase"] > 0
+    log = result.charts["transactions"]["100.0"]
+    assert log["fields"] == ["hash", "scheduled", "sent", "seen", "state"]
+    assert len(log["rows"]) == 100
+    assert {row[0] for row in log["rows"]} <= received
+    for tx_hash, scheduled, sent, seen, state in log["rows"]:
+        assert state == "confirmed"
+        assert scheduled <= sent <= seen
+    scheduled = [row[1] for row in log["rows"]]
+    assert scheduled == sorted(scheduled) and scheduled[-1] - scheduled[0] == pytest.approx(0.99)
+
+
+def test_a_generator_stall_shows_as_lag_and_invalidates_the_step(monkeypatch):
+    send = RawTxSender.send
+    stalled = []
+
+    def stall_once(self, items):
+        if not stalled:
+            stalled.append(True)
+            time.sleep(0.2)  # the loop is blocked: the next sends fall due meanwhile
+        return send(self, items)
+
+    monkeypatch.setattr(RawTxSender, "send", stall_once)
+    with Sink() as sink:
+        result = clearing.run(
+            sink_target(sink),
+            {
+                "rates": [100],
+                "step_seconds": 1,
+                "in_flight_window_s": 1,
+                "return_funds": False,
+                "max_generator_lag_s": 0.1,
+            },
+        )
+    (step,) = result.metrics["steps"]
+    # Sends scheduled during the stall went out late, and the lag says by how much.
+    assert step["generator_lag_s"]["max"] >= 0.15
+    assert step["generator_lag_s"]["p99"] > 0.1
+    assert step["valid"] is False
+    assert result.check("generator_valid").passed is False
+    assert step["confirmed"] == 100  # late, not lost
+
+
+def test_refused_transactions_are_counted_and_their_accounts_stop():
+    refusing = []
+
+    def answer(request):
+        if refusing and request["method"] == "eth_sendRawTransaction":
+            error = {"code": -32000, "message": "intrinsic gas too low"}
+            return {"jsonrpc": "2.0", "id": request["id"], "error": error}
+        return sink.chain.respond(request)
+
+    def refuse_from_the_first_step(percent, message):
+        if message.startswith("step"):
+            refusing.append(True)
+
+    with Sink(lambda r: [answer(x) for x in r] if isinstance(r, list) else answer(r)) as sink:
+        result = clearing.run(
+            sink_target(sink),
+            {"rates": [20], "step_seconds": 1, "accounts": 2, "return_funds": False, **LAG},
+            progress=refuse_from_the_first_step,
+        )
+    (step,) = result.metrics["steps"]
+    # The first transaction of each account is refused; the rest could never be mined.
+    assert (step["refused"], step["not_sent"], step["confirmed"]) == (2, 18, 0)
+    assert step["accepted"] == 0
+    assert step["send_errors"] == {"refused: [-32000] intrinsic gas too low": 2}
+    assert step["sustained"] is False
+    assert any("intrinsic gas too low" in line for line in result.logs)
+
+
+def test_a_slow_load_sends_on_fresh_connections(monkeypatch):
+    # 0.4 tx/s: the second transaction is due 2.5 s after the first, longer than a node
+    # may keep an idle connection open; the sender replaces its idle connections first.
+    refresh = RawTxSender.refresh
+    replaced = []
+
+    async def counted(self, *args, **kwargs):
+        before = self.opened
+        await refresh(self, *args, **kwargs)
+        replaced.append(self.opened - before)
+
+    monkeypatch.setattr(RawTxSender, "refresh", counted)
+    with Sink() as sink:
+        result = clearing.run(
+            sink_target(sink),
+            {"rates": [0.4], "step_seconds": 5, "return_funds": False, **LAG},
+        )
+    (step,) = result.metrics["steps"]
+    assert step["confirmed"] == step["offered"] == 2
+    assert replaced and replaced[0] >= 1

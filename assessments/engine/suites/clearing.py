@@ -3,26 +3,38 @@
 Open-loop, stepped-rate load. For each rate in ``rates`` (transactions per second, for
 ``step_seconds`` each) the suite guarantees that:
 
-- every transaction is signed before the timed phase (``eth_account``), so signing never
+- every transaction is signed, and its HTTP request serialised, before the timed phase
+  (``rawtx.LegacySigner``, byte for byte what ``eth_account`` signs), so signing never
   slows the generator;
-- transactions are sent on a fixed schedule by asyncio, whatever the node does (open
-  loop), and each latency is measured from the transaction's *scheduled* send time into
-  an HdrHistogram, so a slow node cannot hide its delay (no coordinated omission);
-- the generator's own lag (how late it woke for a scheduled send) is measured; a step
-  whose p99 lag exceeds ``max_generator_lag_s`` is declared invalid, not a result;
-- confirmations are detected per block (each new block's transactions are matched
-  against the step's hashes, and their receipts are read in one batch), never by
-  polling each transaction;
+- transactions are sent on a fixed schedule, whatever the node does (open loop): one
+  scheduler coroutine sleeps until the next transaction is due and writes every
+  transaction due by then through ``sender.RawTxSender`` (a few pipelined keep-alive
+  HTTP/1.1 connections, behind the same guard as every engine request); each latency is
+  measured from the transaction's *scheduled* send time into an HdrHistogram, so a slow
+  node cannot hide its delay (no coordinated omission);
+- the generator's own lag (how late it woke for a scheduled send) is measured for every
+  transaction; a step whose p99 lag exceeds ``max_generator_lag_s`` is declared invalid,
+  not a result;
+- confirmations are detected per block by ``watcher.BlockWatcher`` on its own thread (each
+  new block's transactions are matched against the step's hashes, and their receipts are
+  read in batches), never by polling each transaction, and never on the sender's loop;
+  every time is on ``time.monotonic``;
 - only transactions with a successful receipt count as confirmed; failed ones, refused
-  ones and ones never seen in a block (``unconfirmed``) are counted separately;
+  ones (the node's error, counted by message in ``send_errors``), ones never sent (their
+  account's earlier transaction was refused, or no connection was open) and ones never
+  seen in a block (``unconfirmed``) are counted separately;
 - each test account has one transaction in flight at a time, over many funded accounts
   (``accounts``, by default enough for the highest rate with ``in_flight_window_s``);
-  a send that must wait for its account still counts its latency from the schedule.
+  a send that must wait for its account still counts its latency from the schedule, and
+  one that waited ``confirm_timeout_s`` goes anyway.
 
-Per step: offered, accepted and confirmed rates, latency percentiles, generator lag. A
-valid step is *sustained* when at least ``min_confirmed_ratio`` of the offered
-transactions are confirmed and p99 latency is within ``max_p99_latency_s``; the
-saturation point is the highest sustained rate before the first valid step that is not.
+Per step: offered, accepted and confirmed rates, latency percentiles, generator lag, the
+generator's CPU seconds (signing, timed phase). A valid step is *sustained* when at least
+``min_confirmed_ratio`` of the offered transactions are confirmed and p99 latency is within
+``max_p99_latency_s``; the saturation point is the highest sustained rate before the first
+valid step that is not. With ``transaction_log``, ``charts["transactions"]`` holds, per
+step, every transaction's hash, scheduled, sent and seen times (seconds from the step's
+``origin`` on the monotonic clock) and final state.
 
 Checks: ``generator_valid`` (every step's generator kept its schedule),
 ``sustained_throughput`` (only with ``min_sustained_tps``), ``all_confirmed`` (nothing
@@ -32,19 +44,25 @@ unconfirmed in sustained steps).
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import gc
 import math
+import time
+from collections import Counter, deque
 from dataclasses import dataclass, field
 
 from eth_account import Account
 
 from .. import accounts as acc
-from .. import contracts
+from .. import contracts, rawtx
 from ..errors import EngineError, InvalidParameters, RpcError
+from ..guard import Guard
 from ..results import Progress, Recorder, SuiteResult, Target, parse_parameters, require
-from ..rpc import AsyncRpcClient, quantity
+from ..rpc import quantity
+from ..sender import IDLE_REFRESH_S, RawTxSender
 from ..stats import LatencyHistogram
-from .common import async_client, client
+from ..watcher import BlockWatcher, Settled
+from ..wire import LeanRpcClient, PreparedRequest, encode_request
+from .common import client, head
 
 CALL_GAS = 120_000
 
@@ -81,6 +99,10 @@ class ClearingParameters:
     """Gas price paid, as a multiple of the node's eth_gasPrice."""
     return_funds: bool = True
     """Send what is left back to the faucet at the end."""
+    connections: int = 4
+    """Keep-alive HTTP connections the sender pipelines its requests over."""
+    transaction_log: bool = False
+    """Add every transaction's hash and times to ``charts["transactions"]``."""
 
     def validate(self) -> None:
         require(len(self.rates) >= 1, "rates needs at least one step")
@@ -95,6 +117,7 @@ class ClearingParameters:
         require(self.max_generator_lag_s > 0, "max_generator_lag_s must be positive")
         require(self.confirm_timeout_s > 0 and self.block_poll_s > 0, "timeouts must be positive")
         require(self.gas_price_multiplier >= 1, "gas_price_multiplier must be at least 1")
+        require(1 <= self.connections <= 64, "connections: 1-64")
 
     @property
     def account_count(self) -> int:
@@ -103,30 +126,41 @@ class ClearingParameters:
         return max(2, math.ceil(max(self.rates) * self.in_flight_window_s) + 1)
 
 
-@dataclass
 class _Tx:
-    index: int
-    account: int
-    signed: acc.SignedTx
-    scheduled: float = 0.0
-    sent_at: float = 0.0
-    seen_at: float = 0.0  # when the block including it was first seen
-    state: str = "scheduled"  # sent, refused, not_sent, confirmed, failed
-    done: asyncio.Event = field(default_factory=asyncio.Event)
+    __slots__ = (
+        "index",
+        "account",
+        "signed",
+        "request",
+        "scheduled",
+        "lag",
+        "sent_at",
+        "seen_at",
+        "state",
+    )
+
+    def __init__(self, index: int, account: int, signed: acc.SignedTx):
+        self.index = index
+        self.account = account
+        self.signed = signed
+        self.request: PreparedRequest | None = None
+        self.scheduled = 0.0
+        self.lag: float | None = None  # how late the scheduler woke for it
+        self.sent_at = 0.0
+        self.seen_at = 0.0  # when the block including it was first seen
+        self.state = "scheduled"  # sent, refused, not_sent, confirmed, failed
 
 
 @dataclass
 class _Step:
     rate: float
     txs: list[_Tx]
-    latency: LatencyHistogram = field(default_factory=LatencyHistogram)
-    lag: LatencyHistogram = field(default_factory=LatencyHistogram)
     account_waits: int = 0
     blocks: list[list] = field(default_factory=list)
     fees: int = 0
-    awaiting_receipt: list[_Tx] = field(default_factory=list)
     first_send: float = 0.0
-    last_confirm: float = 0.0
+    send_errors: Counter = field(default_factory=Counter)
+    cpu: dict = field(default_factory=dict)
 
 
 def run(
@@ -144,6 +178,7 @@ def run(
     chain = acc.chain_id(rpc)
     price = acc.gas_price(rpc, p.gas_price_multiplier)
     steps: list[dict] = []
+    logs: dict[str, dict] = {}
     try:
         rec.progress(0, f"funding {len(wallet)} test accounts from the faucet")
         acc.fund(
@@ -158,18 +193,29 @@ def run(
         call_target = (
             _deploy_target(rpc, wallet[0], chain, price, p) if p.workload == "call" else None
         )
+        signers = [rawtx.LegacySigner(bytes(a.key), a.address, chain) for a in wallet]
         for i, rate in enumerate(p.rates):
             rec.progress(10 + 85 * i / len(p.rates), f"step {i + 1}: {rate:g} tx/s")
-            step = _prepare(rpc, wallet, rate, chain, price, call_target, p)
-            asyncio.run(_drive(target, step, p))
+            before = time.process_time()
+            step = _prepare(rpc, target, signers, rate, price, call_target, p)
+            signed = time.process_time()
+            _drive(target, step, p, head(rpc))
+            step.cpu = {
+                "signing": round(signed - before, 3),
+                "timed_phase": round(time.process_time() - signed, 3),
+            }
             summary = _summarise(step, p)
             steps.append(summary)
+            if p.transaction_log:
+                logs[str(step.rate)] = _transaction_log(step)
             rec.log(
                 f"step {rate:g} tx/s: confirmed {summary['confirmed_rate']:.1f} tx/s, "
                 f"p99 {summary['latency_s']['p99']} s, "
                 f"{'sustained' if summary['sustained'] else 'not sustained'}"
                 f"{'' if summary['valid'] else ' (INVALID: generator fell behind)'}"
             )
+            for message, count in summary["send_errors"].items():
+                rec.log(f"step {rate:g} tx/s: {count} x {message}")
             if p.stop_at_saturation and not (summary["valid"] and summary["sustained"]):
                 break
     finally:
@@ -181,6 +227,8 @@ def run(
             rec.log(f"could not return the funds: {exc}")
         rpc.close()
     _judge(steps, p, rec)
+    if p.transaction_log:
+        rec.result.charts["transactions"] = logs
     return rec.finish()
 
 
@@ -201,166 +249,268 @@ def _deploy_target(rpc, deployer, chain, price, p: ClearingParameters) -> str:
     return receipt["contractAddress"]
 
 
-def _prepare(rpc, wallet, rate, chain, price, call_target, p: ClearingParameters) -> _Step:
-    """Sign every transaction of the step before it starts."""
+def _prepare(rpc, target: Target, signers, rate, price, call_target, p) -> _Step:
+    """Sign every transaction of the step, and serialise its request, before it starts."""
     count = max(1, round(rate * p.step_seconds))
-    pending = rpc.batch([("eth_getTransactionCount", (a.address, "pending")) for a in wallet])
+    pending = rpc.batch([("eth_getTransactionCount", (s.address, "pending")) for s in signers])
     nonces = [quantity(n, "transaction count", rpc.endpoint) for n in pending]
+    endpoint = Guard(target.allowed).check(target.endpoints[0])
+    selector = contracts.call_data("clear(uint256)")
     txs = []
     for j in range(count):
-        k = j % len(wallet)
-        account = wallet[k]
+        k = j % len(signers)
         if call_target is None:
-            to, data, gas = wallet[(k + 1) % len(wallet)].address, b"", acc.TRANSFER_GAS
+            to, data, gas = signers[(k + 1) % len(signers)].address, b"", acc.TRANSFER_GAS
         else:
-            to, data, gas = call_target, contracts.call_data("clear(uint256)", j), CALL_GAS
-        signed = acc.sign(
-            account,
-            nonce=nonces[k],
-            chain_id=chain,
-            gas_price=price,
-            to=to,
-            value=0,
-            gas=gas,
-            data=data,
-        )
+            to, gas = call_target, CALL_GAS
+            data = bytes.fromhex(selector[2:]) + j.to_bytes(32, "big")
+        signed = signers[k].sign(nonce=nonces[k], gas_price=price, gas=gas, to=to, data=data)
         nonces[k] += 1
-        txs.append(_Tx(index=j, account=k, signed=signed))
+        tx = _Tx(j, k, signed)
+        tx.request = encode_request(endpoint, j + 1, "eth_sendRawTransaction", [signed.raw])
+        txs.append(tx)
     return _Step(rate=rate, txs=txs)
 
 
-async def _drive(target: Target, step: _Step, p: ClearingParameters) -> None:
-    """The timed phase: schedule, send, watch blocks, until confirmed or timed out."""
-    by_hash = {t.signed.hash: t for t in step.txs}
-    last_of_account: dict[int, _Tx] = {}
-    stop = asyncio.Event()
-    async with (
-        async_client(target, max_connections=128, read_retries=1) as sender,
-        async_client(target) as watcher,
-    ):
-        loop = asyncio.get_running_loop()
-        start_head = quantity(await watcher.call("eth_blockNumber"), "eth_blockNumber", "")
-        watch = asyncio.create_task(_watch(watcher, step, by_hash, start_head, stop, p))
-        t0 = loop.time() + 0.2
-        step.first_send = t0
-        sends = []
-        for j, tx in enumerate(step.txs):
-            tx.scheduled = t0 + j / step.rate
-            delay = tx.scheduled - loop.time()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            step.lag.record(max(0.0, loop.time() - tx.scheduled))
-            previous = last_of_account.get(tx.account)
-            last_of_account[tx.account] = tx
-            sends.append(asyncio.create_task(_send(sender, tx, previous, step, p)))
-        await asyncio.gather(*sends)
-        deadline = loop.time() + p.confirm_timeout_s
-        outstanding = [t.done.wait() for t in step.txs if t.state == "sent"]
-        if outstanding:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.gather(*outstanding), deadline - loop.time())
-        stop.set()
-        await watch
-
-
-async def _send(rpc: AsyncRpcClient, tx: _Tx, previous: _Tx | None, step: _Step, p) -> None:
-    loop = asyncio.get_running_loop()
-    if previous is not None:
-        if not previous.done.is_set():
-            step.account_waits += 1
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(previous.done.wait(), p.confirm_timeout_s)
-        if previous.state in ("refused", "not_sent"):
-            # The account's nonce sequence has a gap: this one could never be mined.
-            tx.state = "not_sent"
-            tx.done.set()
-            return
-    tx.sent_at = loop.time()
-    tx.state = "sent"
+def _drive(target: Target, step: _Step, p: ClearingParameters, start_head: int) -> None:
+    """The timed phase, with the collector paused for the objects made before it."""
+    gc.freeze()
     try:
-        await rpc.call("eth_sendRawTransaction", tx.signed.raw)
-    except RpcError:
-        if tx.state == "sent":
-            tx.state = "refused"
-            tx.done.set()
-    except EngineError:
-        # No answer: the transaction may or may not have reached the node; the block
-        # watcher decides, and otherwise it ends as unconfirmed.
-        pass
+        asyncio.run(_TimedPhase(target, step, p).run(start_head))
+    finally:
+        gc.unfreeze()
 
 
-async def _watch(rpc: AsyncRpcClient, step: _Step, by_hash, seen_head, stop, p) -> None:
-    """Detect confirmations per block: match each new block's transactions to the step."""
-    loop = asyncio.get_running_loop()
-    while True:
-        stopping = stop.is_set()
+class _TimedPhase:
+    """Schedules, sends and settles one step's transactions on one event loop.
+
+    The scheduler is one coroutine that sleeps until the next transaction is due and then
+    writes every transaction due by then (no task per transaction). The block watcher
+    runs on its own thread and hands confirmations to this loop. Transactions are the
+    loop's alone: the sender's answers and the watcher's confirmations both change them
+    on this loop.
+    """
+
+    def __init__(self, target: Target, step: _Step, p: ClearingParameters):
+        self.target = target
+        self.step = step
+        self.p = p
+        self.by_hash = {t.signed.hash.lower(): t for t in step.txs}
+        self.busy: dict[int, _Tx] = {}  # account -> its transaction in flight
+        self.gapped: set[int] = set()  # accounts with a transaction refused or not sent
+        self.waiting: dict[int, deque[_Tx]] = {}  # account -> transactions waiting for it
+        self.waits: deque[tuple[float, _Tx]] = deque()  # (give up waiting at, transaction)
+        self.in_flight = 0  # sent, not yet confirmed, failed or refused
+        self.settled: deque[list[Settled]] = deque()
+        self.sender: RawTxSender | None = None
+
+    async def run(self, start_head: int) -> None:
+        loop = asyncio.get_running_loop()
+        self.sender = RawTxSender(
+            self.target.endpoints[0],
+            allowed=self.target.allowed,
+            on_answer=self.answered,
+            connections=self.p.connections,
+            timeout=self.target.timeout,
+        )
+
+        def deliver(items: list[Settled]) -> None:  # on the watcher's thread
+            self.settled.append(items)
+            loop.call_soon_threadsafe(self.drain)
+
+        watcher_rpc = LeanRpcClient(
+            self.target.endpoints[0],
+            allowed=self.target.allowed,
+            timeout=self.target.timeout,
+            read_retries=1,
+        )
+        watcher = BlockWatcher(
+            watcher_rpc,
+            {h: t.signed.gas_price for h, t in self.by_hash.items()},
+            start_head,
+            deliver,
+            poll_s=self.p.block_poll_s,
+        )
         try:
-            now_head = quantity(await rpc.call("eth_blockNumber"), "eth_blockNumber", rpc.endpoint)
-            if now_head > seen_head:
-                heights = list(range(seen_head + 1, now_head + 1))
-                blocks = await rpc.batch(
-                    [("eth_getBlockByNumber", (hex(h), False)) for h in heights]
-                )
-                observed = loop.time()
-                for h, block in zip(heights, blocks, strict=True):
-                    if block is None:
-                        raise EngineError(f"block {h} is missing")
-                    await _confirm(rpc, step, by_hash, h, block, observed)
-                seen_head = now_head
-        except EngineError:
-            pass  # a missed poll is retried at the next one
-        if stopping:
+            await self.sender.open()
+            watcher.start()
+            try:
+                await self.schedule()
+                await self.finish()
+            finally:
+                watcher.stop()
+                self.drain()
+                self.step.blocks = watcher.blocks
+        finally:
+            await self.sender.close()
+            watcher_rpc.close()
+
+    async def schedule(self) -> None:
+        txs, n = self.step.txs, len(self.step.txs)
+        clock = time.monotonic
+        t0 = clock() + 0.2
+        self.step.first_send = t0
+        interval = 1.0 / self.step.rate
+        for j, tx in enumerate(txs):
+            tx.scheduled = t0 + j * interval
+        i = 0
+        while i < n:
+            now = clock()
+            due_at = txs[i].scheduled
+            if due_at > now:
+                self.housekeeping(now)
+                if due_at - now > 2 * IDLE_REFRESH_S:
+                    # A slow load: reopen idle connections shortly before the next send.
+                    await asyncio.sleep(due_at - now - IDLE_REFRESH_S)
+                    await self.sender.refresh()
+                    continue
+                await asyncio.sleep(due_at - now)
+                continue
+            due = []
+            while i < n and txs[i].scheduled <= now:
+                tx = txs[i]
+                i += 1
+                tx.lag = now - tx.scheduled
+                if tx.account in self.gapped:
+                    # A nonce before this one was never taken: it could never be mined.
+                    tx.state = "not_sent"
+                elif tx.account in self.busy:
+                    self.step.account_waits += 1
+                    self.waiting.setdefault(tx.account, deque()).append(tx)
+                    self.waits.append((now + self.p.confirm_timeout_s, tx))
+                else:
+                    self.busy[tx.account] = tx
+                    due.append(tx)
+            if due:
+                self.dispatch(due, now)
+
+    async def finish(self) -> None:
+        """Wait for the deferred sends and the answers, then for the confirmations."""
+        clock = time.monotonic
+        while self.waits or self.sender.outstanding:
+            self.housekeeping(clock())
+            await asyncio.sleep(0.01)
+        deadline = clock() + self.p.confirm_timeout_s
+        while self.in_flight and clock() < deadline:
+            self.housekeeping(clock())
+            await asyncio.sleep(0.05)
+
+    def housekeeping(self, now: float) -> None:
+        self.sender.expire(now)
+        waits = self.waits
+        while waits and (waits[0][0] <= now or waits[0][1].state != "scheduled"):
+            _, tx = waits.popleft()
+            if tx.state != "scheduled":
+                continue
+            # Its account's previous transaction is still unconfirmed: send it anyway.
+            self.waiting[tx.account].remove(tx)
+            self.busy[tx.account] = tx
+            self.dispatch([tx], now)
+
+    def dispatch(self, txs: list[_Tx], now: float) -> None:
+        for tx in txs:
+            tx.sent_at = now
+            tx.state = "sent"
+        self.in_flight += len(txs)
+        unsent = self.sender.send([(tx.request, tx) for tx in txs])
+        for tx in unsent:
+            tx.sent_at = 0.0
+            tx.state = "not_sent"
+            self.in_flight -= 1
+            self.step.send_errors["not sent: no connection to the node"] += 1
+            self.release(tx, time.monotonic())
+
+    def answered(self, tx: _Tx, outcome) -> None:
+        if isinstance(outcome, RpcError):
+            self.step.send_errors[f"refused: [{outcome.code}] {outcome.message}"[:200]] += 1
+            if tx.state == "sent":
+                tx.state = "refused"
+                self.in_flight -= 1
+                self.release(tx, time.monotonic())
+        elif isinstance(outcome, EngineError):
+            # No answer: the transaction may or may not have reached the node; the block
+            # watcher decides, and otherwise it ends as unconfirmed.
+            reason = getattr(outcome, "reason", str(outcome))
+            self.step.send_errors[f"no answer: {reason}"[:200]] += 1
+
+    def drain(self) -> None:
+        """Apply the confirmations the watcher handed over."""
+        now = time.monotonic()
+        while self.settled:
+            for key, seen, ok, fee in self.settled.popleft():
+                tx = self.by_hash.get(key)
+                if tx is None or tx.state != "sent":
+                    continue
+                self.step.fees += fee
+                tx.seen_at = seen
+                tx.state = "confirmed" if ok else "failed"
+                self.in_flight -= 1
+                self.release(tx, now)
+
+    def release(self, tx: _Tx, now: float) -> None:
+        """``tx`` is done: its account may send the next transaction waiting for it."""
+        if self.busy.get(tx.account) is not tx:
             return
-        await asyncio.sleep(p.block_poll_s)
+        del self.busy[tx.account]
+        queue = self.waiting.get(tx.account)
+        if tx.state in ("refused", "not_sent"):
+            # The account's nonce sequence has a gap: nothing after it could be mined.
+            self.gapped.add(tx.account)
+            while queue:
+                queue.popleft().state = "not_sent"
+        elif queue:
+            nxt = queue.popleft()
+            self.busy[tx.account] = nxt
+            self.dispatch([nxt], now)
 
 
-async def _confirm(rpc, step: _Step, by_hash, height, block, observed) -> None:
-    hashes = [h for h in block.get("transactions", []) if isinstance(h, str)]
-    ours = [by_hash[h] for h in hashes if h in by_hash and not by_hash[h].done.is_set()]
-    step.blocks.append([height, len(hashes), len(ours)])
-    for tx in ours:
-        if not tx.seen_at:
-            tx.seen_at = observed
-            step.awaiting_receipt.append(tx)
-    waiting = [t for t in step.awaiting_receipt if not t.done.is_set()]
-    step.awaiting_receipt = waiting
-    if not waiting:
-        return
-    receipts = await rpc.batch(
-        [("eth_getTransactionReceipt", (t.signed.hash,)) for t in waiting], raise_errors=False
-    )
-    for tx, receipt in zip(waiting, receipts, strict=True):
-        if not isinstance(receipt, dict):
-            continue  # in a block but its receipt not served yet: asked again next block
-        step.fees += acc.fee_paid(receipt, tx.signed.gas_price, rpc.endpoint)
-        if acc.succeeded(receipt):
-            tx.state = "confirmed"
-            step.latency.record(tx.seen_at - tx.scheduled)
-            step.last_confirm = max(step.last_confirm, tx.seen_at)
-        else:
-            tx.state = "failed"
-        tx.done.set()
+def _transaction_log(step: _Step) -> dict:
+    origin = step.first_send
+
+    def offset(t: float) -> float | None:
+        return round(t - origin, 6) if t else None
+
+    return {
+        "clock": "monotonic",
+        "origin": origin,
+        "fields": ["hash", "scheduled", "sent", "seen", "state"],
+        "rows": [
+            [
+                t.signed.hash,
+                offset(t.scheduled),
+                offset(t.sent_at),
+                offset(t.seen_at),
+                "unconfirmed" if t.state in ("sent", "scheduled") else t.state,
+            ]
+            for t in step.txs
+        ],
+    }
 
 
 def _summarise(step: _Step, p: ClearingParameters) -> dict:
     counts = dict.fromkeys(("confirmed", "failed", "refused", "not_sent", "unconfirmed"), 0)
+    latency, lag = LatencyHistogram(), LatencyHistogram()
+    last_confirm = step.first_send
     for tx in step.txs:
         counts["unconfirmed" if tx.state in ("sent", "scheduled") else tx.state] += 1
+        if tx.lag is not None:
+            lag.record(tx.lag)
+        if tx.state == "confirmed":
+            latency.record(tx.seen_at - tx.scheduled)
+            last_confirm = max(last_confirm, tx.seen_at)
     offered = len(step.txs)
     accepted = offered - counts["refused"] - counts["not_sent"]
     window = p.step_seconds
-    confirm_window = (
-        max(window, step.last_confirm - step.first_send) if counts["confirmed"] else window
-    )
-    latency = step.latency.summary()
-    lag = step.lag.summary()
-    valid = lag["p99"] is not None and lag["p99"] <= p.max_generator_lag_s
+    confirm_window = max(window, last_confirm - step.first_send) if counts["confirmed"] else window
+    latency_s = latency.summary()
+    lag_s = lag.summary()
+    valid = lag_s["p99"] is not None and lag_s["p99"] <= p.max_generator_lag_s
     ratio = counts["confirmed"] / offered
     sustained = (
         valid
         and ratio >= p.min_confirmed_ratio
-        and latency["p99"] is not None
-        and latency["p99"] <= p.max_p99_latency_s
+        and latency_s["p99"] is not None
+        and latency_s["p99"] <= p.max_p99_latency_s
     )
     return {
         "rate": step.rate,
@@ -371,10 +521,12 @@ def _summarise(step: _Step, p: ClearingParameters) -> dict:
         "confirmed_rate": round(counts["confirmed"] / confirm_window, 3),
         "confirmed_ratio": round(ratio, 4),
         **counts,
-        "latency_s": latency,
-        "generator_lag_s": lag,
+        "latency_s": latency_s,
+        "generator_lag_s": lag_s,
         "account_waits": step.account_waits,
         "fees_wei": str(step.fees),
+        "send_errors": dict(step.send_errors.most_common(10)),
+        "generator_cpu_s": step.cpu,
         "valid": valid,
         "sustained": sustained,
         "blocks": step.blocks,
