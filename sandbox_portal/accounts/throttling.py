@@ -5,16 +5,43 @@ The web login page and the API token endpoint both authenticate through Django's
 """
 
 from axes.backends import AxesStandaloneBackend
+from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.forms.utils import ErrorDict
 from django.http import JsonResponse
 from django.shortcuts import render
+from ipware import get_client_ip
 
 LOCKED_OUT = (
     "Too many failed logins for this username from your address. "
     "Wait a few minutes before trying again, or reset your password."
 )
+
+
+def client_ip(request):
+    """The address failed logins are counted by (``AXES_CLIENT_IP_CALLABLE``).
+
+    ``REMOTE_ADDR``, unless ``TRUSTED_PROXY_COUNT`` reverse proxies stand in front: each
+    appends the address it saw to ``X-Forwarded-For``, so the client is the entry that
+    many places from the right, and anything further left (which the client may have
+    written itself) is ignored. A request without the header (one that did not come
+    through the proxies) counts by ``REMOTE_ADDR``.
+    """
+    proxies = settings.TRUSTED_PROXY_COUNT
+    if proxies > 0:
+        address, _routable = get_client_ip(
+            request,
+            proxy_order="left-most",
+            # django-ipware counts the proxies listed in the header besides the client;
+            # the nearest proxy is REMOTE_ADDR and is not listed.
+            proxy_count=proxies - 1,
+            request_header_order=("HTTP_X_FORWARDED_FOR",),
+            strict=False,
+        )
+        if address:
+            return address
+    return request.META.get("REMOTE_ADDR")
 
 
 class LoginThrottleBackend(AxesStandaloneBackend):
