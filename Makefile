@@ -202,6 +202,8 @@ run: install
 	echo "    victor   regulator: approver"
 	echo "    audrey   auditor, assigned to one of Northgate's cases"
 	echo "    staff    portal staff and Django admin"
+	echo "    olivia, victor, audrey and staff set up two-factor authentication (an"
+	echo "    authenticator app, TOTP) at their first login; firm users may in the menu"
 	echo
 	echo "  Press Ctrl-C to stop everything."
 	echo

@@ -57,12 +57,16 @@ INSTALLED_APPS = [
     "guardian",
     "axes",
     "csp",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "sandbox_portal.accounts",
     "sandbox_portal.audit",
     "applications",
     "assessments",
     "assessments.evaluations",
     "assessments.reports",
+    "assessments.traces",
+    "assessments.monitoring",
 ]
 
 MIDDLEWARE = [
@@ -72,6 +76,12 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Whether the session gave its second factor, then: no page or session API call
+    # without it for the roles that need it (sandbox_portal/accounts/two_factor.py).
+    "django_otp.middleware.OTPMiddleware",
+    "sandbox_portal.accounts.middleware.TwoFactorRequiredMiddleware",
+    # A database that goes away mid-request: 503 "nothing was saved", never a 500.
+    "sandbox_portal.unavailable.DatabaseUnavailableMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -140,6 +150,17 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "sandbox_portal.accounts.throttling.lockout_response"
 AXES_ENABLED = env_bool("AXES_ENABLED", default=True)
+# The client's address, which lockouts and the API throttles count by: REMOTE_ADDR, unless
+# the portal sits behind TRUSTED_PROXY_COUNT reverse proxies that each append the address
+# they saw to X-Forwarded-For: then the entry the outermost of them appended (django-ipware;
+# whatever a client wrote to the left of it is ignored). Set it only when those proxies are
+# the only way in, or clients could choose their address.
+TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
+AXES_CLIENT_IP_CALLABLE = "sandbox_portal.accounts.throttling.client_ip"
+# Two-factor authentication (TOTP): compulsory for case officers, approvers, auditors and
+# staff; firm users may enrol. Turn it off only for local development.
+TWO_FACTOR_REQUIRED = env_bool("TWO_FACTOR_REQUIRED", default=True)
+OTP_TOTP_ISSUER = "Sandbox Portal"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
@@ -206,6 +227,9 @@ CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# A lost broker connection (Redis restarting) does not abort the tasks under way: a test run
+# keeps its state in the database, finishes, and its claim makes a re-delivery harmless.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -258,6 +282,29 @@ REPORT_SIGNING_KEY_FILE = Path(
 # (set it alone on a machine that only verifies).
 REPORT_PUBLIC_KEY = os.environ.get("REPORT_PUBLIC_KEY", "")
 REPORT_VERIFY_MAX_BYTES = int(os.environ.get("REPORT_VERIFY_MAX_BYTES", str(20 * 1024 * 1024)))
+# Largest consensus trace or ledger history (JSON Lines) accepted for upload.
+TRACE_MAX_BYTES = int(os.environ.get("TRACE_MAX_BYTES", str(256 * 1024 * 1024)))
+CELERY_BEAT_SCHEDULE["resend-stale-trace-uploads"] = {
+    "task": "assessments.traces.tasks.resend_stale_uploads",
+    "schedule": 300.0,
+}
+
+# Runtime monitoring (L3) of admitted cases: every MONITORING_PROBE_INTERVAL_S seconds each
+# case's registered nodes are probed (each request waits at most MONITORING_PROBE_TIMEOUT_S).
+# Raw samples are kept MONITORING_RAW_HOURS, per-minute aggregates MONITORING_MINUTE_DAYS,
+# per-hour aggregates for good (see assessments/monitoring/retention.py).
+MONITORING_PROBE_INTERVAL_S = float(os.environ.get("MONITORING_PROBE_INTERVAL_S", "10"))
+MONITORING_PROBE_TIMEOUT_S = float(os.environ.get("MONITORING_PROBE_TIMEOUT_S", "5"))
+MONITORING_RAW_HOURS = float(os.environ.get("MONITORING_RAW_HOURS", "48"))
+MONITORING_MINUTE_DAYS = float(os.environ.get("MONITORING_MINUTE_DAYS", "30"))
+CELERY_BEAT_SCHEDULE["probe-monitored-cases"] = {
+    "task": "assessments.monitoring.tasks.probe_monitored_cases",
+    "schedule": MONITORING_PROBE_INTERVAL_S,
+}
+CELERY_BEAT_SCHEDULE["roll-up-monitoring-samples"] = {
+    "task": "assessments.monitoring.tasks.roll_up_samples",
+    "schedule": 300.0,
+}
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -279,6 +326,9 @@ REST_FRAMEWORK = {
         "rest_framework.throttling.AnonRateThrottle",
         "rest_framework.throttling.UserRateThrottle",
     ],
+    # The API throttles count by the address of TRUSTED_PROXY_COUNT above, never by an
+    # X-Forwarded-For that a client could write itself.
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
     "DEFAULT_THROTTLE_RATES": {
         "anon": os.environ.get("API_ANON_RATE", "1000/hour"),
         "user": os.environ.get("API_USER_RATE", "20000/hour"),
@@ -306,6 +356,8 @@ SPECTACULAR_SETTINGS = {
         "FirmReportKindEnum": "applications.models.choices.FirmReportKind",
         "ZoneKindEnum": "applications.models.choices.ZoneKind",
         "TestRunStatusEnum": "assessments.models.RunStatus",
+        "TraceKindEnum": "assessments.traces.models.TraceKind",
+        "TraceCheckStatusEnum": "assessments.traces.models.CheckStatus",
     },
 }
 

@@ -15,6 +15,9 @@ urlpatterns = [
     path("", include("assessments.ui.urls")),
     path("", include("assessments.evaluations.ui.urls")),
     path("", include("assessments.reports.ui.urls")),
+    path("", include("assessments.traces.ui.urls")),
+    path("", include("assessments.monitoring.ui.urls")),
 ]
 
 handler404 = "sandbox_portal.api.not_found"
+handler500 = "sandbox_portal.unavailable.server_error"

@@ -21,6 +21,26 @@ from sandbox_portal.accounts.models import Role, User
 PASSWORD = "pw"
 
 
+def login(client, user):
+    """Log ``user`` in on a test ``client`` as the login page and the two-factor page
+    would: for an account that needs a second factor (regulators, auditors, staff), with
+    a confirmed authenticator device and the session marked verified by it."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from sandbox_portal.accounts import two_factor
+
+    client.force_login(user)
+    if two_factor.requires_two_factor(user):
+        device = two_factor.confirmed_device(user) or TOTPDevice.objects.create(
+            user=user, name="Test authenticator", confirmed=True
+        )
+        session = client.session
+        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+        session.save()
+    return client
+
+
 def make_user(username, role, **extra):
     return User.objects.create_user(
         username,

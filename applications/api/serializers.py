@@ -668,6 +668,16 @@ class InviteMemberSerializer(RejectUnknownFields, serializers.Serializer):
 class TokenRequestSerializer(serializers.Serializer):
     username = serializers.CharField()
     password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False)
+    otp_token = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=16,
+        help_text=(
+            "The current code of the account's authenticator app (TOTP). Required for case "
+            "officers, approvers, auditors and staff, and for any account that has set up "
+            "two-factor authentication."
+        ),
+    )
 
 
 class TokenSerializer(serializers.Serializer):

@@ -5,7 +5,9 @@ from rest_framework.routers import SimpleRouter
 
 from assessments.api.views import TestRunViewSet
 from assessments.evaluations.api.views import EvaluationViewSet
+from assessments.monitoring.api.views import IncidentViewSet
 from assessments.reports.api.views import ReportViewSet
+from assessments.traces.api.views import TraceUploadViewSet
 
 from . import case_views, firm_views, views
 
@@ -27,6 +29,8 @@ router.register("members", firm_views.MemberViewSet, basename="member")
 router.register("test-runs", TestRunViewSet, basename="test-run")
 router.register("evaluations", EvaluationViewSet, basename="evaluation")
 router.register("reports", ReportViewSet, basename="report")
+router.register("traces", TraceUploadViewSet, basename="trace")
+router.register("monitoring/incidents", IncidentViewSet, basename="incident")
 
 app_name = "api"
 urlpatterns = [

@@ -18,6 +18,9 @@ from rest_framework.response import Response
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
+from sandbox_portal.accounts import two_factor
+from sandbox_portal.api import invalid
+
 from .. import queries
 from ..actions import ACTIONS, available_actions, check_allowed, get_action, take_action
 from ..filters import ApplicationFilter
@@ -155,8 +158,31 @@ class LoginThrottle(SimpleRateThrottle):
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
 
 
+def _second_factor_refusal(user, otp_token):
+    """None when the account needs no code or gave a good one; else the 400 (or 429 while
+    wrong codes are throttled) naming ``otp_token``."""
+    if not two_factor.requires_two_factor(user):
+        return None
+    if two_factor.confirmed_device(user) is None:
+        message = (
+            "This account needs two-factor authentication: log in to the portal once to set "
+            "up an authenticator app, then send its code as otp_token."
+        )
+        return invalid({"otp_token": [message]})
+    if not otp_token:
+        return invalid({"otp_token": ["This account needs the code of its authenticator app."]})
+    outcome = two_factor.verify(user, otp_token)
+    if outcome.ok:
+        return None
+    response = invalid({"otp_token": [outcome.error]})
+    if outcome.throttled:
+        response.status_code = status.HTTP_429_TOO_MANY_REQUESTS
+    return response
+
+
 class TokenView(APIView):
-    """Exchange a username and password for an API token.
+    """Exchange a username and password (and, for accounts with two-factor
+    authentication, the authenticator's code as ``otp_token``) for an API token.
 
     Successful and failed attempts are both audit events.
     """
@@ -168,6 +194,12 @@ class TokenView(APIView):
 
     @extend_schema(
         summary="Obtain an API token",
+        description=(
+            "Send `username` and `password`; case officers, approvers, auditors, staff and "
+            "any account with two-factor authentication set up also send `otp_token`, the "
+            "current code of their authenticator app (a missing or wrong code answers 400 "
+            "naming `otp_token`). Requests with the token are trusted without a further code."
+        ),
         request=TokenRequestSerializer,
         responses={200: TokenSerializer},
         auth=[],
@@ -185,6 +217,9 @@ class TokenView(APIView):
                 {"detail": "Unable to log in with the username and password given."},
                 status=status.HTTP_400_BAD_REQUEST,
             )
+        refusal = _second_factor_refusal(user, serializer.validated_data.get("otp_token", ""))
+        if refusal is not None:
+            return refusal
         token, _ = Token.objects.get_or_create(user=user)
         user_logged_in.send(sender=user.__class__, request=request._request, user=user)
         return Response({"token": token.key})

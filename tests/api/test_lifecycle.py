@@ -1,22 +1,40 @@
 """A case from draft to exit, entirely through the API with token logins."""
 
 import datetime
+import time
 
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django_otp.oath import TOTP
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.test import APIClient
 
 from applications.models import Criterion
+from sandbox_portal.accounts import two_factor
+from sandbox_portal.accounts.models import User
 from sandbox_portal.audit.models import AuditEvent
 from sandbox_portal.audit.services import verify_chain
 
 from .helpers import API, action_names
 
 
-def login(username):
-    client = APIClient()
-    response = client.post(
-        f"{API}/auth/token/", {"username": username, "password": "pw"}, format="json"
+def current_code(user):
+    """What the user's authenticator app shows now (one is set up if the user has none)."""
+    device = two_factor.confirmed_device(user) or TOTPDevice.objects.create(
+        user=user, name="Phone", confirmed=True
     )
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    totp.time = time.time()
+    return f"{totp.token():06d}"
+
+
+def login(username):
+    """A token from the token endpoint, with the authenticator's code for regulators."""
+    client = APIClient()
+    credentials = {"username": username, "password": "pw"}
+    user = User.objects.get(username=username)
+    if two_factor.requires_two_factor(user):
+        credentials["otp_token"] = current_code(user)
+    response = client.post(f"{API}/auth/token/", credentials, format="json")
     assert response.status_code == 200, response.content
     client.credentials(HTTP_AUTHORIZATION=f"Token {response.json()['token']}")
     return client

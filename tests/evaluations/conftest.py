@@ -3,7 +3,7 @@
 import pytest
 from rest_framework.test import APIClient
 
-from tests.conftest import advance
+from tests.conftest import advance, login
 
 from . import samples
 
@@ -42,8 +42,6 @@ def browser(db):
     from django.test import Client
 
     def make(user):
-        client = Client()
-        client.force_login(user)
-        return client
+        return login(Client(), user)
 
     return make

@@ -18,6 +18,7 @@ from assessments.evaluations.models import (
     Layer,
 )
 from sandbox_portal.audit.models import AuditEvent
+from tests.conftest import login
 
 
 @pytest.fixture
@@ -191,7 +192,7 @@ def test_the_export_command_prints_a_version(default):
 def test_the_admin_shows_a_locked_index_model_read_only(client, people, submitted_a, default):
     people.staff.is_superuser = True
     people.staff.save()
-    client.force_login(people.staff)
+    login(client, people.staff)
     url = reverse("admin:evaluations_indexmodel_change", args=[default.pk])
     editable = client.get(url).content.decode()
     assert 'name="description"' in editable
@@ -210,7 +211,7 @@ def test_the_admin_shows_a_locked_index_model_read_only(client, people, submitte
 def test_the_admin_makes_a_new_version(client, people, default):
     people.staff.is_superuser = True
     people.staff.save()
-    client.force_login(people.staff)
+    login(client, people.staff)
     response = client.post(
         reverse("admin:evaluations_indexmodel_changelist"),
         {"action": "make_new_version", "_selected_action": [default.pk]},
@@ -234,7 +235,7 @@ def test_the_admin_offers_only_draft_index_models_for_new_rows(
 ):
     people.staff.is_superuser = True
     people.staff.save()
-    client.force_login(people.staff)
+    login(client, people.staff)
     services.create_evaluation(submitted_a, actor=people.olivia, index_model=default)
     draft = services.new_version(default)
     page = client.get(reverse("admin:evaluations_layer_add")).content.decode()

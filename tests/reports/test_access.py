@@ -13,7 +13,7 @@ from rest_framework.test import APIClient
 from assessments.reports import integrity, render
 from assessments.reports.models import AccessEvaluationReport
 from sandbox_portal.audit.models import AuditEvent
-from tests.conftest import PASSWORD
+from tests.conftest import login
 
 from .conftest import TEST_KEY
 from .helpers import replace_attachment
@@ -31,8 +31,7 @@ def api_client(user):
 
 
 def page_client(client, user):
-    assert client.login(username=user.username, password=PASSWORD)
-    return client
+    return login(client, user)
 
 
 def downloads(report):
@@ -157,7 +156,7 @@ def _upload(data, name="report.pdf"):
 
 
 def test_the_api_says_an_issued_report_is_authentic_and_names_its_evaluation(
-    people, issued_like_rendered, rendered
+    people, issued_like_rendered, ready_report, rendered
 ):
     response = api_client(people.ursula).post(
         f"{API}/verify/", {"file": _upload(rendered.pdf)}, format="multipart"
@@ -207,7 +206,7 @@ def test_the_verify_page_needs_a_login(client):
 
 
 def test_the_verify_page_says_authentic_for_the_issued_report(
-    client, people, issued_like_rendered, rendered
+    client, people, issued_like_rendered, ready_report, rendered
 ):
     page_client(client, people.bella)
     response = client.post(reverse("report-verify"), {"file": _upload(rendered.pdf)})
@@ -255,7 +254,7 @@ def test_the_command_exits_1_for_another_key_offline(rendered, tmp_path):
 
 
 def test_the_command_checks_the_portal_records_when_online(
-    rendered, issued_like_rendered, tmp_path
+    rendered, issued_like_rendered, ready_report, tmp_path
 ):
     pdf = tmp_path / "report.pdf"
     pdf.write_bytes(rendered.pdf)

@@ -10,7 +10,8 @@ from django.urls import reverse
 
 from assessments import services, tasks
 from assessments.models import RunStatus, TestRun
-from tests.conftest import PASSWORD, advance
+from tests.conftest import advance
+from tests.conftest import login as log_in
 
 from .conftest import QUICK_PARAMETERS, QUICK_SUITES
 
@@ -21,8 +22,7 @@ def _no_broker(monkeypatch):
 
 
 def login(client, user):
-    client.login(username=user.username, password=PASSWORD)
-    return client
+    return log_in(client, user)
 
 
 def start(app, actor):
@@ -127,7 +127,7 @@ def test_the_firm_and_its_auditor_read_a_run_but_cannot_cancel_it(client, people
         page = login(client, who).get(reverse("run-detail", args=[run.pk]))
         assert page.status_code == 200
         assert reverse("run-cancel", args=[run.pk]) not in page.content.decode()
-    client.force_login(people.alice)
+    log_in(client, people.alice)
     assert client.post(reverse("run-cancel", args=[run.pk])).status_code == 403
     run.refresh_from_db()
     assert run.status == RunStatus.QUEUED
@@ -189,6 +189,6 @@ def test_polling_a_running_run_costs_a_few_queries(
     client, people, testing_a, django_assert_max_num_queries
 ):
     run = start(testing_a, people.olivia)
-    client.force_login(people.olivia)
+    log_in(client, people.olivia)
     with django_assert_max_num_queries(6):
         assert client.get(reverse("run-live", args=[run.pk])).status_code == 200

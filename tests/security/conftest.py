@@ -6,14 +6,18 @@ import types
 import pytest
 from django.core.cache import cache
 from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from rest_framework.authtoken.models import Token
 
 from applications.models import Criterion, FirmMembership, Zone
 from applications.services import firms, lifecycle
+from assessments.engine import tracegen
 from assessments.evaluations.services import issue_evaluation_for
+from assessments.monitoring.models import Incident
 from assessments.reports.models import AccessEvaluationReport, ReportStatus
-from tests.conftest import advance
+from assessments.traces import services as trace_services
+from tests.conftest import advance, login
 from tests.evaluations import samples
 
 # Everyone the matrix asks, in the order its failures are listed.
@@ -93,6 +97,22 @@ def firm_a_objects(people, submitted_a, project_a, node_a):
         pdf_sha256="0" * 64,
     )
     report.pdf.save(report.filename, ContentFile(b"%PDF-1.7\n% report\n"), save=True)
+    trace_upload = trace_services.upload_trace(
+        app,
+        actor=people.alice,
+        kind="consensus",
+        uploaded=SimpleUploadedFile("trace.jsonl", tracegen.example_text("fork.jsonl").encode()),
+    )
+    trace_services.check_upload(trace_upload.pk)
+    incident = Incident.objects.create(
+        application=app,
+        rule="node_down",
+        key=f"node_down:{node_a.pk}",
+        opened_at=app.sandbox_started_at,
+        last_seen_at=app.sandbox_started_at,
+        detail={"node": node_a.label, "error": "no answer"},
+    )
+    incident.nodes.set([node_a])
     return types.SimpleNamespace(
         application=app,
         document=app.documents.get(),
@@ -109,6 +129,8 @@ def firm_a_objects(people, submitted_a, project_a, node_a):
         test_run=run,
         evaluation=evaluation,
         report=report,
+        trace_upload=trace_upload,
+        incident=incident,
     )
 
 
@@ -121,7 +143,7 @@ def clients(people):
             return types.SimpleNamespace(page=Client(), api=Client(), user=None)
         user = getattr(people, name)
         page = Client()
-        page.force_login(user)
+        login(page, user)
         token, _ = Token.objects.get_or_create(user=user)
         api = Client(HTTP_AUTHORIZATION=f"Token {token.key}")
         return types.SimpleNamespace(page=page, api=api, user=user)

@@ -67,7 +67,7 @@ def test_the_token_endpoint_is_locked_out_too(people):
     assert response.json()["detail"] == LOCKED_OUT
     assert "token" not in response.json()
     # Another user still gets a token.
-    ok = client.post(TOKEN, {"username": "victor", "password": "pw"})
+    ok = client.post(TOKEN, {"username": "alice", "password": "pw"})
     assert ok.status_code == 200 and ok.json()["token"]
 
 

@@ -14,6 +14,7 @@ from django.test import Client
 from django.urls import reverse
 
 from sandbox_portal.audit.models import AuditEvent
+from tests.conftest import login
 from tests.security.conftest import PERSONAS
 from tests.security.routes import all_routes
 
@@ -44,6 +45,13 @@ OBJECT_OF_ROUTE = {
     "report-detail": "report",
     "report-live": "report",
     "report-download": "report",
+    "case-traces": "application",
+    "trace-detail": "trace_upload",
+    "case-monitoring": "application",
+    "case-monitoring-live": "application",
+    "case-monitoring-rules": "application",
+    "case-monitoring-summary": "application",
+    "incident-acknowledge": "incident",
 }
 OBJECT_OF_BASENAME = {
     "application": "application",
@@ -61,6 +69,8 @@ OBJECT_OF_BASENAME = {
     "test-run": "test_run",
     "evaluation": "evaluation",
     "report": "report",
+    "trace": "trace_upload",
+    "incident": "incident",
 }
 
 
@@ -90,7 +100,7 @@ def url_for(route, objects):
         "id": objects.application.pk,
         "url": "no-such-page/",
     }
-    if "pk" in route.parameters:
+    if "pk" in route.parameters and not route.is_admin:
         values["pk"] = _object_for(route, objects).pk
     if route.is_admin:
         # The admin's own parameters (ids of users, groups, permissions) all name Firm A's case.
@@ -149,6 +159,10 @@ RULE_SET = {
     "post-only-regulator-on-a-visible-case": Rule(
         (LOGIN, 405, 405, 405, 405, 405, 405, 405), REGULATORS
     ),
+    # The case's firm and regulators upload; the assigned auditor reads only.
+    "firm-or-regulator-upload-assigned-auditor-reads": Rule(
+        (LOGIN, 200, 200, 404, 200, 200, 200, 404), FIRM_A | REGULATORS
+    ),
     # The Django admin: staff only; everyone else is sent to the admin's own login.
     "staff-admin": Rule((), frozenset()),
 }
@@ -159,6 +173,8 @@ RULES = {
     "healthz": "public",
     "login": "login-page",
     "logout": "post-only-public",
+    # Enrolment or verification of the second factor (the personas are all verified).
+    "two-factor": "signed-in",
     "password_reset": "public",
     "password_reset_done": "public",
     "password_reset_confirm": "public",
@@ -187,6 +203,8 @@ RULES = {
     "api:evaluation-list": "signed-in",
     "api:report-list": "signed-in",
     "api:report-verify": "post-only-signed-in",
+    "api:trace-list": "signed-in",
+    "api:incident-list": "signed-in",
     # API objects of Firm A.
     "api:application-detail": "firm-or-regulator-or-assigned-auditor",
     "api:application-actions": "firm-or-regulator-or-assigned-auditor",
@@ -210,6 +228,9 @@ RULES = {
     "api:evaluation-issue": "post-only-regulator-on-a-visible-case",
     "api:report-detail": "firm-or-regulator-or-assigned-auditor",
     "api:report-download": "firm-or-regulator-or-assigned-auditor",
+    "api:trace-detail": "firm-or-regulator-or-assigned-auditor",
+    "api:incident-detail": "firm-or-regulator-or-assigned-auditor",
+    "api:incident-acknowledge": "post-only-regulator-on-a-visible-case",
     # Pages: lists and dashboards, scoped to the user.
     "dashboard": "signed-in",
     "queue": "regulators-else-redirect",
@@ -256,6 +277,15 @@ RULES = {
     "report-detail": "firm-or-regulator-or-assigned-auditor",
     "report-live": "firm-or-regulator-or-assigned-auditor",
     "report-download": "firm-or-regulator-or-assigned-auditor",
+    "case-traces": "firm-or-regulator-upload-assigned-auditor-reads",
+    "trace-detail": "firm-or-regulator-or-assigned-auditor",
+    # Runtime monitoring: the case's dashboard is read only for the firm and its auditor.
+    "monitoring-overview": "regulators-else-redirect",
+    "case-monitoring": "firm-or-regulator-or-assigned-auditor",
+    "case-monitoring-live": "firm-or-regulator-or-assigned-auditor",
+    "case-monitoring-rules": "regulator-on-a-visible-case",
+    "case-monitoring-summary": "post-only-regulator-on-a-visible-case",
+    "incident-acknowledge": "post-only-regulator-on-a-visible-case",
 }
 
 
@@ -395,7 +425,7 @@ def test_the_admin_is_closed_to_everyone_but_staff(firm_a_objects, clients, peop
                     wrong.append(f"{method.upper()} {url} {persona}: {response.status_code}")
     assert not wrong, "\n".join(wrong[:40])
     staff = Client()
-    staff.force_login(people.staff)
+    login(staff, people.staff)
     assert staff.get(reverse("admin:index")).status_code == 200
 
 

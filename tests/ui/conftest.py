@@ -3,14 +3,14 @@
 import pytest
 from django.test import Client
 
+from tests.conftest import login
+
 
 @pytest.fixture
 def browser(db):
     """``browser(user)`` is a Django test client logged in as that user."""
 
     def make(user):
-        client = Client()
-        client.force_login(user)
-        return client
+        return login(Client(), user)
 
     return make

@@ -5,6 +5,7 @@ import pytest
 from django.test import Client
 
 from applications.models import Zone, ZoneKind
+from tests.conftest import login as log_in
 
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n"
 
@@ -14,9 +15,7 @@ def as_user(people):
     """``as_user("alice")``: a test client logged in as that persona."""
 
     def login(name):
-        client = Client()
-        client.force_login(getattr(people, name))
-        return client
+        return log_in(Client(), getattr(people, name))
 
     return login
 
