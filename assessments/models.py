@@ -60,6 +60,9 @@ class TestRun(models.Model):
     )
     attempts = models.PositiveSmallIntegerField(default=0)
     celery_task_id = models.CharField(max_length=255, blank=True)
+    sent_at = models.DateTimeField(
+        null=True, blank=True, help_text="When its task message was last sent to the broker."
+    )
 
     class Meta:
         ordering = ["-created_at", "-pk"]

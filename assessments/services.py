@@ -117,6 +117,7 @@ def _create_run(application, *, actor, suites, parameters, node_ids, task_id="")
 def _enqueue(run_id, actor_id, task_id=None):
     from .tasks import enqueue
 
+    TestRun.objects.filter(pk=run_id).update(sent_at=timezone.now())
     enqueue(run_id, actor_id, task_id=task_id)
 
 
@@ -362,6 +363,36 @@ def stop_cancelled(run_id):
 def stale_runs():
     """Runs whose worker stopped answering: running, without a heartbeat for too long."""
     return TestRun.objects.filter(status=RunStatus.RUNNING, heartbeat_at__lt=stale_before())
+
+
+def lost_queued_runs():
+    """Queued runs whose task message was presumed lost: not taken by any worker and not
+    sent again for ``ENGINE_RESEND_QUEUED_AFTER_SECONDS`` (a broker restarted without
+    persistence loses the messages waiting in it)."""
+    cutoff = timezone.now() - datetime.timedelta(
+        seconds=settings.ENGINE_RESEND_QUEUED_AFTER_SECONDS
+    )
+    return TestRun.objects.filter(
+        Q(sent_at__lt=cutoff) | Q(sent_at__isnull=True),
+        status=RunStatus.QUEUED,
+        cancel_requested_at__isnull=True,
+        created_at__lt=cutoff,
+    )
+
+
+def resend_queued(run_id):
+    """Send a lost queued run's task message again; "resent", or None when it is no longer
+    lost. A duplicate message is harmless: ``claim`` lets one worker take the run."""
+    with transaction.atomic():
+        run = lost_queued_runs().select_for_update().filter(pk=run_id).first()
+        if run is None:
+            return None
+        run.sent_at = timezone.now()
+        run.log += _now_line("no worker took the run; its task was sent again")
+        run.save(update_fields=["sent_at", "log"])
+        task_id, actor_id = run.celery_task_id or None, run.requested_by_id
+        transaction.on_commit(lambda: _enqueue(run_id, actor_id, task_id))
+    return "resent"
 
 
 def requeue_stale(run_id):

@@ -214,13 +214,19 @@ class _Execution:
 def requeue_stale_runs():
     """Queue again every run whose worker stopped answering (a worker killed mid-run
     loses its message with a broker that does not re-deliver); give up after
-    ``ENGINE_MAX_ATTEMPTS``. Runs on Celery beat and when a worker starts."""
+    ``ENGINE_MAX_ATTEMPTS``. Send again the message of a run queued so long that the
+    broker must have lost it. Runs on Celery beat and when a worker starts."""
     outcomes = {}
     for run_id in list(services.stale_runs().values_list("pk", flat=True)):
         outcome = services.requeue_stale(run_id)
         if outcome:
             outcomes[run_id] = outcome
             logger.warning("test run %s: worker stopped answering; %s", run_id, outcome)
+    for run_id in list(services.lost_queued_runs().values_list("pk", flat=True)):
+        outcome = services.resend_queued(run_id)
+        if outcome:
+            outcomes[run_id] = outcome
+            logger.warning("test run %s: no worker took it; %s", run_id, outcome)
     return outcomes
 
 

@@ -260,6 +260,11 @@ ENGINE_HARD_TIME_LIMIT = int(os.environ.get("ENGINE_HARD_TIME_LIMIT", "1900"))
 # at most ENGINE_MAX_ATTEMPTS times in all.
 ENGINE_STALE_AFTER_SECONDS = float(os.environ.get("ENGINE_STALE_AFTER_SECONDS", "120"))
 ENGINE_MAX_ATTEMPTS = int(os.environ.get("ENGINE_MAX_ATTEMPTS", "3"))
+# A run still queued this long after its message was sent is sent again (a broker restarted
+# without persistence loses waiting messages); duplicates are harmless, one worker claims it.
+ENGINE_RESEND_QUEUED_AFTER_SECONDS = float(
+    os.environ.get("ENGINE_RESEND_QUEUED_AFTER_SECONDS", "900")
+)
 # The funded account from which the payment and clearing suites fund their test accounts.
 # The default is Hardhat's public development account #0 (public test data, funded only on
 # a local reference node): production must set its own key for the chains it tests.

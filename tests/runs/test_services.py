@@ -189,3 +189,46 @@ def test_the_task_goes_to_the_engine_queue_with_late_acks_and_time_limits(settin
     assert task.soft_time_limit == settings.ENGINE_SOFT_TIME_LIMIT
     route = celery_app.amqp.router.route({}, task.name, (), {})
     assert route["queue"].name == "engine"
+
+
+def test_a_queued_run_whose_message_was_lost_is_sent_again_once_per_window(
+    people, testing_a, queued, settings, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        run = start(testing_a, people.olivia)
+    run.refresh_from_db()
+    assert run.sent_at is not None
+    assert len(queued) == 1
+    # Sent just now: nothing to do, however old the run.
+    long_ago = timezone.now() - datetime.timedelta(
+        seconds=settings.ENGINE_RESEND_QUEUED_AFTER_SECONDS + 60
+    )
+    TestRun.objects.filter(pk=run.pk).update(created_at=long_ago)
+    assert tasks.requeue_stale_runs() == {}
+    # Its message went out long ago and no worker took it: the broker lost it.
+    TestRun.objects.filter(pk=run.pk).update(sent_at=long_ago)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert tasks.requeue_stale_runs() == {run.pk: "resent"}
+    assert queued[-1] == ((run.pk, people.olivia.pk), {"task_id": run.celery_task_id})
+    run.refresh_from_db()
+    assert "sent again" in run.log and run.status == RunStatus.QUEUED
+    # Not again within the window.
+    with django_capture_on_commit_callbacks(execute=True):
+        assert tasks.requeue_stale_runs() == {}
+    assert len(queued) == 2
+    # The duplicate is harmless: one claim takes the run, the other finds it taken.
+    assert services.claim(run.pk, run.celery_task_id) is not None
+    assert services.claim(run.pk, run.celery_task_id) is None
+
+
+def test_a_cancelled_or_running_run_is_never_sent_again(people, testing_a, queued, settings):
+    long_ago = timezone.now() - datetime.timedelta(
+        seconds=settings.ENGINE_RESEND_QUEUED_AFTER_SECONDS + 60
+    )
+    running = start(testing_a, people.olivia)
+    services.claim(running.pk, "t")
+    cancelled = start(testing_a, people.olivia)
+    services.cancel_run(cancelled, actor=people.olivia)
+    TestRun.objects.update(created_at=long_ago, sent_at=long_ago)
+    assert tasks.requeue_stale_runs() == {}
+    assert queued == []
