@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -228,12 +228,23 @@ def sweep(
     chain: int,
     price: int,
     timeout: float,
+    next_nonces: Mapping[str, int] | None = None,
 ) -> int:
     """Return what the test accounts hold to ``to`` (the faucet); best effort.
 
     Returns the wei sent back. Accounts too poor to pay the fee are left as they are.
+    ``next_nonces`` (address -> the nonce after the last transaction the caller handed to
+    the node) leaves out an account whose chain nonce is behind it: one of its transactions
+    was lost on the way, so later ones wait in the node's queue behind the gap, and a refund
+    signed with the gap's nonce would release them against a balance nobody knows.
     """
     settled = _settled(rpc, accounts, timeout)
+    if next_nonces:
+        settled = [
+            (account, nonce)
+            for account, nonce in settled
+            if nonce >= next_nonces.get(account.address, 0)
+        ]
     held = balances(rpc, [a.address for a, _ in settled])
     txs = []
     for account, nonce in settled:

@@ -179,6 +179,7 @@ def run(
     price = acc.gas_price(rpc, p.gas_price_multiplier)
     steps: list[dict] = []
     logs: dict[str, dict] = {}
+    handed_over: dict[str, int] = {}  # address -> nonce after its last transaction sent
     try:
         rec.progress(0, f"funding {len(wallet)} test accounts from the faucet")
         acc.fund(
@@ -204,6 +205,10 @@ def run(
                 "signing": round(signed - before, 3),
                 "timed_phase": round(time.process_time() - signed, 3),
             }
+            for tx in step.txs:
+                if tx.state in ("sent", "confirmed", "failed"):
+                    sender = tx.signed.sender
+                    handed_over[sender] = max(handed_over.get(sender, 0), tx.signed.nonce + 1)
             summary = _summarise(step, p)
             steps.append(summary)
             if p.transaction_log:
@@ -222,7 +227,15 @@ def run(
         try:
             if p.return_funds:
                 faucet = Account.from_key(target.faucet_key).address
-                acc.sweep(rpc, wallet, faucet, chain=chain, price=price, timeout=30.0)
+                acc.sweep(
+                    rpc,
+                    wallet,
+                    faucet,
+                    chain=chain,
+                    price=price,
+                    timeout=30.0,
+                    next_nonces=handed_over,
+                )
         except EngineError as exc:
             rec.log(f"could not return the funds: {exc}")
         rpc.close()
