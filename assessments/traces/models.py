@@ -71,6 +71,14 @@ class TraceUpload(models.Model):
         return SUITE_OF_KIND[self.kind]
 
     @property
+    def summary_rows(self):
+        """The summary as (label, value) pairs for pages: ``first_height`` reads "First height"."""
+        return [
+            (str(key).replace("_", " ").capitalize(), value)
+            for key, value in (self.summary or {}).items()
+        ]
+
+    @property
     def suite_run(self):
         if self.test_run_id is None:
             return None
