@@ -8,12 +8,15 @@ import django_filters
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 
 from applications import queries as case_queries
 from applications.api.common import ScopedViewSet
 from applications.filters import WholeNumberFilter
+from assessments.monitoring import summary
+from assessments.monitoring.api.serializers import MonitoringSummaryRequestSerializer
+from assessments.monitoring.forms import SummaryForm
 
 from .. import services
 from ..models import RunStatus, TestRun
@@ -89,3 +92,32 @@ class TestRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedVie
         run = self.get_object()
         services.cancel_run(run, actor=request.user)
         return Response(self._detail(run.pk))
+
+    @extend_schema(
+        summary="Record a case's monitoring history as a finished test run (regulators)",
+        description=(
+            "The period's uptime, incidents by rule and median time to acknowledge, as a "
+            "finished run with one `monitoring` suite that an evaluation can cite."
+        ),
+        request=MonitoringSummaryRequestSerializer,
+        responses={201: TestRunSerializer},
+    )
+    @action(
+        detail=False,
+        methods=["post"],
+        url_path="monitoring-summary",
+        url_name="monitoring-summary",
+    )
+    def monitoring_summary(self, request):
+        serializer = MonitoringSummaryRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        app = case_queries.applications_for(request.user).filter(pk=data["application"]).first()
+        if app is None:
+            raise NotFound("No such case.")
+        form = SummaryForm(data={"start": data["start"], "end": data["end"]})
+        if not form.is_valid():
+            raise ValidationError(form.errors)
+        start, end = form.period()
+        run = summary.record_summary(app, actor=request.user, start=start, end=end)
+        return Response(self._detail(run.pk), status=status.HTTP_201_CREATED)

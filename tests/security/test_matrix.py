@@ -200,6 +200,7 @@ RULES = {
     "api:firm-list": "signed-in",
     "api:member-list": "signed-in",
     "api:test-run-list": "signed-in",
+    "api:test-run-monitoring-summary": "post-only-signed-in",
     "api:evaluation-list": "signed-in",
     "api:report-list": "signed-in",
     "api:report-verify": "post-only-signed-in",

@@ -40,3 +40,11 @@ class IncidentSerializer(serializers.ModelSerializer):
             "acknowledged_at",
         ]
         read_only_fields = fields
+
+
+class MonitoringSummaryRequestSerializer(serializers.Serializer):
+    """The case and the whole days a monitoring summary covers (to the end of ``end``)."""
+
+    application = serializers.IntegerField(min_value=1, max_value=2**31 - 1)
+    start = serializers.DateField(help_text="First day.")
+    end = serializers.DateField(help_text="Last day (not in the future).")
