@@ -101,6 +101,21 @@ def header_error(line: bytes, exc: Exception) -> FormatError:
     return FormatError(1, f"the header: {describe(exc)}")
 
 
+def decode_header(decoder: msgspec.json.Decoder, line: bytes, fmt: str) -> Any:
+    """The first line decoded by ``decoder``, checked to be a header of format ``fmt``."""
+    try:
+        header = decoder.decode(line)
+    except msgspec.DecodeError as exc:
+        raise header_error(line, exc) from None
+    if header.type != "header":
+        raise FormatError(
+            1, f'the first line must be the header ("type": "header"), not {header.type!r}'
+        )
+    if header.format != fmt:
+        raise FormatError(1, f"format {header.format!r} is not {fmt!r}")
+    return header
+
+
 class LineReader:
     """Decodes a JSON Lines stream into ``struct`` records, a chunk at a time.
 

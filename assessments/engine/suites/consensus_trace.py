@@ -97,7 +97,7 @@ from typing import Annotated, Any
 import msgspec
 
 from ..errors import InvalidParameters
-from ..jsonl import FormatError, LineReader, Source, header_error
+from ..jsonl import FormatError, LineReader, Source, decode_header
 from ..results import Progress, Recorder, SuiteResult, parse_parameters, require
 from ..stats import LatencyHistogram
 
@@ -183,16 +183,7 @@ _header_decoder = msgspec.json.Decoder(Header)
 
 
 def _decode_header(line: bytes) -> Header:
-    try:
-        header = _header_decoder.decode(line)
-    except msgspec.DecodeError as exc:
-        raise header_error(line, exc) from None
-    if header.type != "header":
-        raise FormatError(
-            1, f'the first line must be the header ("type": "header"), not {header.type!r}'
-        )
-    if header.format != FORMAT:
-        raise FormatError(1, f"format {header.format!r} is not {FORMAT!r}")
+    header = decode_header(_header_decoder, line, FORMAT)
     if not header.validators:
         raise FormatError(1, "the header's validators list is empty")
     seen = set()

@@ -73,7 +73,7 @@ from typing import Annotated, Any
 import msgspec
 
 from ..errors import InvalidParameters, NonConformingNode, RpcError
-from ..jsonl import FormatError, LineReader, Source, header_error
+from ..jsonl import FormatError, LineReader, Source, decode_header
 from ..results import Progress, Recorder, SuiteResult, Target, parse_parameters, require
 from ..rpc import RpcClient, quantity
 from .common import checked_block, client, head
@@ -599,17 +599,7 @@ _history_header = msgspec.json.Decoder(HistoryHeader)
 
 
 def _decode_history_header(line: bytes) -> HistoryHeader:
-    try:
-        header = _history_header.decode(line)
-    except msgspec.DecodeError as exc:
-        raise header_error(line, exc) from None
-    if header.type != "header":
-        raise FormatError(
-            1, f'the first line must be the header ("type": "header"), not {header.type!r}'
-        )
-    if header.format != FORMAT:
-        raise FormatError(1, f"format {header.format!r} is not {FORMAT!r}")
-    return header
+    return decode_header(_history_header, line, FORMAT)
 
 
 def _explain(obj: Any) -> str | None:
