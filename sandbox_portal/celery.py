@@ -4,6 +4,8 @@ import os
 
 from celery import Celery
 
+from . import broker  # noqa: F401 - registers the portalfs:// broker (no server needed)
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sandbox_portal.settings")
 
 app = Celery("sandbox_portal")

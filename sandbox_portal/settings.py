@@ -213,7 +213,8 @@ if REDIS_URL:
         "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "3600"))
     }
 else:
-    CELERY_BROKER_URL = "filesystem://"
+    # kombu's filesystem transport with atomic writes (sandbox_portal/broker.py).
+    CELERY_BROKER_URL = "portalfs://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(BROKER_DIR / "queue"),
         "data_folder_out": str(BROKER_DIR / "queue"),
