@@ -18,7 +18,7 @@ def _case_url(app):
     return settings.SITE_URL + reverse("case-detail", args=[app.pk])
 
 
-def _firm_emails(app):
+def firm_emails(app):
     return sorted(
         {
             m.user.email
@@ -28,7 +28,7 @@ def _firm_emails(app):
     )
 
 
-def _officer_emails(app):
+def officer_emails(app):
     from sandbox_portal.accounts.models import Role
 
     if app.case_officer and app.case_officer.email:
@@ -52,7 +52,7 @@ def _approver_emails():
     )
 
 
-def _send(subject, body, recipients):
+def send(subject, body, recipients):
     recipients = [r for r in recipients if r]
     if not recipients:
         return 0
@@ -65,15 +65,15 @@ def _send(subject, body, recipients):
 
 def application_submitted(app_id):
     app = Application.objects.select_related("firm", "case_officer").get(pk=app_id)
-    _send(
+    send(
         f"[{app.reference}] New application from {app.firm}",
         f"{app.firm} submitted '{app.title}'.\n\nOpen the case: {_case_url(app)}\n",
-        _officer_emails(app),
+        officer_emails(app),
     )
-    _send(
+    send(
         f"[{app.reference}] Your application was submitted",
         f"We received '{app.title}'. You can follow it here: {_case_url(app)}\n",
-        _firm_emails(app),
+        firm_emails(app),
     )
 
 
@@ -81,10 +81,10 @@ def rfi_raised(rfi_id):
     rfi = RequestForInformation.objects.select_related("application__firm").get(pk=rfi_id)
     app = rfi.application
     due = f"\nPlease answer by {rfi.due_date:%d %B %Y}." if rfi.due_date else ""
-    _send(
+    send(
         f"[{app.reference}] The regulator asks for information",
         f"{rfi.question}\n{due}\n\nAnswer it here: {_case_url(app)}\n",
-        _firm_emails(app),
+        firm_emails(app),
     )
 
 
@@ -93,10 +93,10 @@ def rfi_answered(rfi_id):
         "application__firm", "application__case_officer", "raised_by"
     ).get(pk=rfi_id)
     app = rfi.application
-    recipients = set(_officer_emails(app))
+    recipients = set(officer_emails(app))
     if rfi.raised_by.email:
         recipients.add(rfi.raised_by.email)
-    _send(
+    send(
         f"[{app.reference}] {app.firm} answered your request for information",
         f"Question: {rfi.question}\n\nAnswer: {rfi.answer}\n\nCase: {_case_url(app)}\n",
         sorted(recipients),
@@ -105,7 +105,7 @@ def rfi_answered(rfi_id):
 
 def case_recommended(app_id):
     app = Application.objects.select_related("firm").get(pk=app_id)
-    _send(
+    send(
         f"[{app.reference}] Recommended: {app.get_recommendation_display()}",
         f"'{app.title}' ({app.firm}) awaits a decision.\n\nDecide here: {_case_url(app)}\n",
         _approver_emails(),
@@ -126,10 +126,10 @@ def decision_made(app_id):
         lines += [f"- {c.text} (due {c.due_date:%d %B %Y})" for c in conditions]
     lines += ["", f"Case: {_case_url(app)}"]
     body = "\n".join(lines) + "\n"
-    _send(
+    send(
         f"[{app.reference}] Decision: {decision.get_outcome_display()}",
         body,
-        _firm_emails(app) + _officer_emails(app),
+        firm_emails(app) + officer_emails(app),
     )
 
 
@@ -138,20 +138,20 @@ def firm_reported(report_id):
         "application__firm", "application__case_officer"
     ).get(pk=report_id)
     app = report.application
-    _send(
+    send(
         f"[{app.reference}] {report.get_kind_display()}: {report.title}",
         f"{app.firm} filed a {report.get_kind_display().lower()}.\n\nCase: {_case_url(app)}\n",
-        _officer_emails(app),
+        officer_emails(app),
     )
 
 
 def case_exited(app_id):
     app = Application.objects.select_related("firm").get(pk=app_id)
-    _send(
+    send(
         f"[{app.reference}] Exit: {app.get_exit_outcome_display()}",
         f"'{app.title}' has left the sandbox: {app.get_exit_outcome_display()}.\n\n"
         f"{app.exit_rationale}\n\nCase: {_case_url(app)}\n",
-        _firm_emails(app) + _officer_emails(app),
+        firm_emails(app) + officer_emails(app),
     )
 
 
@@ -159,10 +159,10 @@ def case_withdrawn(app_id):
     app = Application.objects.select_related("firm", "case_officer").get(pk=app_id)
     if app.submitted_at is None:
         return
-    _send(
+    send(
         f"[{app.reference}] Withdrawn by {app.firm}",
         f"{app.firm} withdrew '{app.title}'.\n\nReason: {app.withdrawn_reason}\n",
-        _officer_emails(app),
+        officer_emails(app),
     )
 
 
@@ -171,11 +171,11 @@ def condition_due(condition_id):
         "application__firm", "application__case_officer"
     ).get(pk=condition_id)
     app = condition.application
-    return _send(
+    return send(
         f"[{app.reference}] Condition due on {condition.due_date:%d %B %Y}",
         f"This condition of your admission falls due on {condition.due_date:%d %B %Y}:\n\n"
         f"{condition.text}\n\nCase: {_case_url(app)}\n",
-        _firm_emails(app) + _officer_emails(app),
+        firm_emails(app) + officer_emails(app),
     )
 
 
@@ -193,7 +193,7 @@ def member_invited(membership_id):
     uid = urlsafe_base64_encode(force_bytes(user.pk))
     token = default_token_generator.make_token(user)
     link = settings.SITE_URL + reverse("password_reset_confirm", args=[uid, token])
-    _send(
+    send(
         f"You are invited to {membership.firm} on Sandbox Portal",
         f"{membership.invited_by} invited you to join {membership.firm} on Sandbox Portal.\n\n"
         f"Your username is {user.username}. Choose your password here:\n{link}\n",

@@ -6,13 +6,13 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
-from applications.notifications import _firm_emails, _officer_emails, _send
+from applications.notifications import firm_emails, officer_emails, send
 
 from .models import Incident
 
 
 def _recipients(app):
-    return sorted(set(_officer_emails(app)) | set(_firm_emails(app)))
+    return sorted(set(officer_emails(app)) | set(firm_emails(app)))
 
 
 def _page(app):
@@ -59,7 +59,7 @@ def incident_opened(incident_id):
             f"Follow it here: {_page(app)}",
         ]
     )
-    return _send(
+    return send(
         f"[{app.reference}] Monitoring alert: {incident.get_rule_display()}{_where(incident)}",
         body + "\n",
         _recipients(app),
@@ -76,7 +76,7 @@ def incident_cleared(incident_id):
         f"at {when:%d %B %Y %H:%M:%S}, after {minutes:.1f} minutes: {incident.cleared_reason}.\n"
         f"\nCase monitoring: {_page(app)}\n"
     )
-    return _send(
+    return send(
         f"[{app.reference}] Cleared: {incident.get_rule_display()}{_where(incident)}",
         body,
         _recipients(app),
