@@ -80,9 +80,31 @@ def _summary(kind, metrics):
     return {k: metrics.get(k) for k in keys}
 
 
+class _Hashing:
+    """A binary stream that hashes, and counts the lines of, what is read through it."""
+
+    def __init__(self, stream):
+        self.stream = stream
+        self.digest = hashlib.sha256()
+        self.lines = 0
+
+    def read(self, size=-1):
+        data = self.stream.read(size)
+        self.digest.update(data)
+        self.lines += data.count(b"\n")
+        return data
+
+    def drain(self):
+        """Read what the checker left, so the hash covers the whole file."""
+        while self.read(1 << 20):
+            pass
+        return self
+
+
 def read_upload(kind, uploaded):
-    """Read an uploaded file through the engine's checker; its result, or ValidationError
-    naming the line at fault."""
+    """Read an uploaded file through the engine's checker, once: its result and the
+    ``_Hashing`` stream that read it (SHA-256, lines), or ValidationError naming the line
+    at fault."""
     limit = settings.TRACE_MAX_BYTES
     if uploaded.size == 0:
         raise ValidationError({"file": "The file is empty."})
@@ -96,13 +118,15 @@ def read_upload(kind, uploaded):
             }
         )
     uploaded.seek(0)
+    stream = _Hashing(uploaded)
     try:
-        result = CHECKERS[kind](uploaded, {"max_bytes": limit})
+        result = CHECKERS[kind](stream, {"max_bytes": limit})
+        stream.drain()
     except EngineError as exc:
         raise ValidationError({"file": f"The file is refused at {exc}"}) from None
     finally:
         uploaded.seek(0)
-    return result
+    return result, stream
 
 
 def upload_trace(application, *, actor, kind, uploaded):
@@ -120,14 +144,8 @@ def upload_trace(application, *, actor, kind, uploaded):
         )
     if kind not in TraceKind.values:
         raise ValidationError({"kind": "Choose a consensus trace or a ledger history."})
-    result = read_upload(kind, uploaded)
-    digest = hashlib.sha256()
-    lines = 0
-    uploaded.seek(0)
-    for chunk in uploaded.chunks():
-        digest.update(chunk)
-        lines += chunk.count(b"\n")
-    uploaded.seek(0)
+    result, read = read_upload(kind, uploaded)
+    lines = read.lines
     with locked_application(application) as app:
         if not uploads_open(app):
             raise IllegalTransition(
@@ -138,7 +156,7 @@ def upload_trace(application, *, actor, kind, uploaded):
             kind=kind,
             original_name=(uploaded.name or "trace.jsonl")[:255],
             size=uploaded.size,
-            sha256=digest.hexdigest(),
+            sha256=read.digest.hexdigest(),
             lines=lines,
             summary=_summary(kind, result.metrics),
             uploaded_by=actor,
@@ -174,19 +192,6 @@ def _enqueue(upload_id):
     enqueue(upload_id)
 
 
-class _Hashing:
-    """A binary stream that hashes what is read through it."""
-
-    def __init__(self, stream):
-        self.stream = stream
-        self.digest = hashlib.sha256()
-
-    def read(self, size=-1):
-        data = self.stream.read(size)
-        self.digest.update(data)
-        return data
-
-
 def check_upload(upload_id, task_id=""):
     """Check a stored upload and record its run; returns "checked", "failed" or "done
     already". Idempotent (see the module docstring)."""
@@ -201,8 +206,7 @@ def check_upload(upload_id, task_id=""):
         with upload.file.open("rb") as handle:
             stream = _Hashing(handle)
             result = CHECKERS[upload.kind](stream, {"max_bytes": settings.TRACE_MAX_BYTES})
-            while stream.read(1 << 20):
-                pass
+            stream.drain()
         if stream.digest.hexdigest() != upload.sha256:
             error = "the stored file no longer matches its SHA-256; it was not checked"
             result = None
