@@ -28,8 +28,8 @@ from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect, sync_playwright
 
 from tests.core.test_worker import _database_url
-from tests.engine.conftest import start_node, stop_node
-from tests.runs.conftest import Worker
+from tests.engine.conftest import stop_node
+from tests.runs.conftest import Worker, node_with_transfers
 
 from .login import ensure_totp_device, log_in
 
@@ -176,13 +176,7 @@ def upload_file(tmp_path):
 @pytest.fixture(scope="package")
 def hardhat(tmp_path_factory):
     """A real Hardhat node with a few signed transfers in its blocks (for the crypto suite)."""
-    node = start_node(tmp_path_factory.mktemp("browser-chain"), chain_id=31337)
-    accounts = node.rpc("eth_accounts")
-    for i in range(3):
-        node.rpc(
-            "eth_sendTransaction",
-            {"from": accounts[1], "to": accounts[2 + i], "value": hex(10**15)},
-        )
+    node = node_with_transfers(tmp_path_factory.mktemp("browser-chain"))
     yield node
     stop_node(node)
 

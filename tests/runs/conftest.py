@@ -28,16 +28,22 @@ QUICK_PARAMETERS = {
 STALE_AFTER_SECONDS = 2
 
 
-@pytest.fixture(scope="session")
-def hardhat(tmp_path_factory):
+def node_with_transfers(folder):
     """A Hardhat node with a few signed transfers in its blocks, for the crypto suite."""
-    node = start_node(tmp_path_factory.mktemp("runs-chain"), chain_id=31337)
+    node = start_node(folder, chain_id=31337)
     accounts = node.rpc("eth_accounts")
     for i in range(3):
         node.rpc(
             "eth_sendTransaction",
             {"from": accounts[1], "to": accounts[2 + i], "value": hex(10**15)},
         )
+    return node
+
+
+@pytest.fixture(scope="session")
+def hardhat(tmp_path_factory):
+    """A Hardhat node with a few signed transfers in its blocks, for the crypto suite."""
+    node = node_with_transfers(tmp_path_factory.mktemp("runs-chain"))
     yield node
     stop_node(node)
 
