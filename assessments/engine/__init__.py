@@ -11,6 +11,8 @@ transactions a faucet key), picks a suite and its parameters, and gets a ``Suite
 Every outgoing request passes ``guard.Guard`` first; see ``guard`` and ``rpc``.
 """
 
+# First: keeps the recursion limit that protects the JSON decoders (see ``recursion``).
+from . import recursion  # noqa: F401
 from .errors import (
     EndpointRefused,
     EngineError,

@@ -13,7 +13,10 @@ Every refusal is a ``FormatError`` naming the line it concerns (``error.line``):
 - an empty line (one record per line, no blank lines);
 - a last line without its newline: the file was cut off (truncated) while it was written;
 - a file larger than the caller's limit (the line at which the limit was crossed);
-- a line longer than ``MAX_LINE_BYTES``.
+- a line longer than ``MAX_LINE_BYTES``;
+- a line whose arrays or objects nest too deeply for the decoder (``TOO_DEEP``): the
+  decoders stop at Python's recursion limit, which ``recursion`` keeps at its default, and
+  that refusal becomes this error rather than a crash.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from .errors import InvalidParameters
 
 CHUNK_BYTES = 1 << 20
 MAX_LINE_BYTES = 1 << 20
+TOO_DEEP = "arrays or objects are nested too deeply"
 
 Source = str | os.PathLike | bytes | IO[bytes]
 
@@ -90,9 +94,11 @@ def describe(exc: Exception) -> str:
 
 def header_error(line: bytes, exc: Exception) -> FormatError:
     """Why the first line is not a valid header (line 1)."""
+    if isinstance(exc, RecursionError):
+        return FormatError(1, f"the header: {TOO_DEEP}")
     try:
         obj = msgspec.json.decode(line)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):
         obj = None
     if isinstance(obj, dict) and obj.get("type") != "header":
         return FormatError(
@@ -105,7 +111,7 @@ def decode_header(decoder: msgspec.json.Decoder, line: bytes, fmt: str) -> Any:
     """The first line decoded by ``decoder``, checked to be a header of format ``fmt``."""
     try:
         header = decoder.decode(line)
-    except msgspec.DecodeError as exc:
+    except (msgspec.DecodeError, RecursionError) as exc:
         raise header_error(line, exc) from None
     if header.type != "header":
         raise FormatError(
@@ -242,7 +248,7 @@ class LineReader:
                 records = self.decoder.decode_lines(block)
                 if len(records) != count:  # a blank line, skipped by decode_lines
                     raise ValueError
-            except (msgspec.DecodeError, msgspec.ValidationError, ValueError):
+            except (msgspec.DecodeError, msgspec.ValidationError, ValueError, RecursionError):
                 records = self._line_by_line(block, first)
             self.lines += count
             yield first, records
@@ -260,9 +266,11 @@ class LineReader:
                 if self.explain is not None:
                     try:
                         reason = self.explain(msgspec.json.decode(line))
-                    except msgspec.DecodeError:
+                    except (msgspec.DecodeError, RecursionError):
                         reason = None
                 raise FormatError(first + offset, reason or describe(exc)) from None
             except msgspec.DecodeError as exc:
                 raise FormatError(first + offset, describe(exc)) from None
+            except RecursionError:
+                raise FormatError(first + offset, TOO_DEEP) from None
         return records

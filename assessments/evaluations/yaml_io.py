@@ -21,6 +21,64 @@ from .models import DEFAULT_INDEX_NAME, Dimension, IndexModel, Indicator, Layer
 DEFAULT_INDEX_FILE = Path(__file__).resolve().parent / "data" / "default_index.yaml"
 CATEGORIES = tuple(value for value, _ in Category.choices)
 
+# Bounds checked on the parser's events before any object is built (the shipped default
+# index is about 14,000 characters, 8 levels deep, with no aliases).
+YAML_MAX_CHARS = 1_000_000
+YAML_MAX_DEPTH = 32
+YAML_MAX_NODES = 100_000  # counted as aliases expand
+YAML_MAX_ALIASES = 1_000
+
+
+def check_bounds(text):
+    """Refuse YAML text that is too long, nests too deeply, or has too many nodes, too many
+    aliases or an alias inside its own anchor, with a ValidationError naming the bound.
+
+    Reads only the parser's events (no recursion, nothing built), counting every alias as
+    the nodes and levels it stands for, so an alias bomb stops at the first alias that
+    crosses a bound. YAML that does not parse is left for ``parse`` to report.
+    """
+    if len(text) > YAML_MAX_CHARS:
+        _refuse(f"longer than the limit of {YAML_MAX_CHARS:,} characters")
+    frames = []  # per open collection: [anchor, nodes before it, height below it]
+    anchored = {}  # anchor -> (nodes, height) of the node it names
+    nodes = aliases = 0
+    try:
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            height = 0
+            if isinstance(event, yaml.CollectionStartEvent):
+                nodes += 1
+                frames.append([event.anchor, nodes, 0])
+                height = -1  # counted when it closes
+            elif isinstance(event, yaml.CollectionEndEvent):
+                anchor, start, height = frames.pop()
+                height += 1
+                if anchor is not None:
+                    anchored[anchor] = (nodes - start + 1, height)
+            elif isinstance(event, yaml.ScalarEvent):
+                nodes += 1
+                if event.anchor is not None:
+                    anchored[event.anchor] = (1, 0)
+            elif isinstance(event, yaml.AliasEvent):
+                aliases += 1
+                if aliases > YAML_MAX_ALIASES:
+                    _refuse(f"more than the limit of {YAML_MAX_ALIASES:,} aliases")
+                if any(frame[0] == event.anchor for frame in frames):
+                    _refuse(f"the alias *{event.anchor} is inside its own anchor")
+                size, height = anchored.get(event.anchor, (1, 0))
+                nodes += size
+            if len(frames) + max(height, 0) > YAML_MAX_DEPTH:
+                _refuse(f"nested deeper than the limit of {YAML_MAX_DEPTH} levels")
+            if nodes > YAML_MAX_NODES:
+                _refuse(f"more than the limit of {YAML_MAX_NODES:,} nodes (aliases expanded)")
+            if height > 0 and frames:
+                frames[-1][2] = max(frames[-1][2], height)
+    except yaml.YAMLError:
+        return
+
+
+def _refuse(reason):
+    raise ValidationError(f"(document): {reason}")
+
 
 class _Checker:
     def __init__(self):
@@ -200,7 +258,9 @@ def validate(document):
 
 
 def parse(text):
-    """Validated tree from YAML text; ValidationError for YAML that does not parse."""
+    """Validated tree from YAML text; ValidationError for YAML that does not parse or
+    crosses a bound (``check_bounds``)."""
+    check_bounds(text)
     try:
         document = yaml.safe_load(text)
     except yaml.YAMLError as exc:

@@ -10,13 +10,13 @@ that hash was issued is the portal's question (``services.verify_report``).
 from __future__ import annotations
 
 import io
-import json
 import logging
 from dataclasses import asdict, dataclass, field
 
 from pypdf import PdfReader
 from pypdf.errors import PdfReadError, PyPdfError
 
+from ..engine import bounded
 from . import integrity
 from .integrity import EVALUATION_ATTACHMENT, SIGNATURE_ATTACHMENT
 
@@ -33,6 +33,8 @@ FILE_CHANGED = (
     "portal issued for it (altered after download)"
 )
 AUTHENTIC = "authentic and unaltered"
+SIGNATURE_MAX_BYTES = 64 * 1024
+"""Largest embedded signature.json read (the portal writes about 300 bytes)."""
 
 
 @dataclass
@@ -91,10 +93,11 @@ def inspect_pdf(data: bytes, public_key) -> Verdict:
     if signature_json is None:
         return Verdict(False, NO_SIGNATURE, json_sha256=digest)
     try:
-        signed = json.loads(signature_json)
+        # Bounded: the file is the caller's, and so is the nesting of its JSON.
+        signed = bounded.loads(signature_json, max_bytes=SIGNATURE_MAX_BYTES)
         if not isinstance(signed, dict):
             raise ValueError("not an object")
-    except ValueError:
+    except ValueError:  # malformed, too large or too deeply nested: no usable signature
         return Verdict(False, NO_SIGNATURE, json_sha256=digest)
     verdict = Verdict(
         False,
