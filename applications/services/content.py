@@ -21,6 +21,7 @@ from ..models import (
     TierState,
     TierStatus,
 )
+from . import pdf_content
 from .common import (
     IllegalTransition,
     ValidationError,
@@ -323,8 +324,27 @@ def check_upload_allowed(application, *, actor):
         )
 
 
+def _refuse_active_pdf(uploaded, limit):
+    """Refuse a PDF that carries JavaScript, actions, embedded files or other active
+    content: the whole file is read (it is within the size limit) and inspected."""
+    uploaded.seek(0)
+    data = uploaded.read(limit + 1)
+    if len(data) > limit:
+        raise ValidationError(f"The file is larger than the limit of {filesizeformat(limit)}.")
+    try:
+        found = pdf_content.active_content(data)
+    except pdf_content.TooMuchToInspect:
+        raise ValidationError(
+            "The PDF's compressed content is more than the portal inspects (it expands "
+            "too far or is compressed too many times over); upload a simpler PDF."
+        ) from None
+    if found:
+        raise ValidationError(pdf_content.describe(found))
+
+
 def upload_document(application, *, actor, kind, uploaded):
-    """Store a document under its SHA-256 after checking its size and content."""
+    """Store a document under its SHA-256 after checking its size and content (a PDF
+    with active content is refused); a refused upload stores nothing."""
     if kind not in DocumentKind.values:
         raise ValidationError("Choose the kind of document.")
     size = uploaded.size
@@ -343,6 +363,8 @@ def upload_document(application, *, actor, kind, uploaded):
             "This file type is not accepted, or its content does not match its name. "
             f"Accepted: {', '.join(ACCEPTED_EXTENSIONS)}."
         )
+    if content_type == "application/pdf":
+        _refuse_active_pdf(uploaded, limit)
     digest = hashlib.sha256()
     uploaded.seek(0)
     for chunk in uploaded.chunks():

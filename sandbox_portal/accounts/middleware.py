@@ -2,9 +2,12 @@
 
 Installed after django-otp's ``OTPMiddleware``, which tells whether the session was
 verified. Pages answer with a redirect to the two-factor page (coming back afterwards);
-session-authenticated API requests answer 403 with a message. A request carrying an
-``Authorization`` header is left to the API's token authentication: tokens are issued
-only after the second factor (``POST /api/v1/auth/token/`` asks for ``otp_token``).
+API requests of such a session answer 403 with a message, whatever headers they carry,
+unless they carry a valid API token (``Authorization: Token <key>``): tokens are issued
+only after the second factor (``POST /api/v1/auth/token/`` asks for ``otp_token``). The
+API's session authentication never authenticates such a session either
+(``authentication.TwoFactorSessionAuthentication``), so an API route this middleware lets
+through is still closed to it.
 """
 
 from functools import cache
@@ -15,12 +18,9 @@ from django.shortcuts import redirect
 from django.urls import reverse
 
 from . import two_factor
+from .authentication import carries_valid_token
+from .two_factor import NEEDS_SECOND_FACTOR
 from .views import two_factor_url
-
-NEEDS_SECOND_FACTOR = (
-    "Two-factor verification required: confirm the code from your authenticator app at "
-    "/accounts/two-factor/, or use an API token (POST /api/v1/auth/token/ with otp_token)."
-)
 
 
 @cache
@@ -65,11 +65,13 @@ class TwoFactorRequiredMiddleware:
         user = getattr(request, "user", None)
         if user is None or not user.is_authenticated or is_exempt(request.path):
             return None
-        if request.path.startswith("/api/") and "HTTP_AUTHORIZATION" in request.META:
-            return None
-        if two_factor.is_verified(request) or not two_factor.must_verify(request):
+        if not two_factor.owes_code(request):
             return None
         if request.path.startswith("/api/"):
+            # Only a token the API will accept stands in for the second factor: any other
+            # Authorization header would leave the API to authenticate by this session.
+            if carries_valid_token(request):
+                return None
             return JsonResponse({"detail": NEEDS_SECOND_FACTOR}, status=403)
         target = two_factor_url(request.get_full_path())
         if request.headers.get("HX-Request"):

@@ -32,6 +32,10 @@ REQUIRED_ROLES = frozenset({Role.CASE_OFFICER, Role.APPROVER, Role.AUDITOR, Role
 DEVICE_NAME = "Authenticator app"
 ENROLLED_SESSION_KEY = "two_factor_enrolled"
 
+NEEDS_SECOND_FACTOR = (
+    "Two-factor verification required: confirm the code from your authenticator app at "
+    "/accounts/two-factor/, or use an API token (POST /api/v1/auth/token/ with otp_token)."
+)
 WRONG_CODE = "The code is wrong or has expired. Enter the current code from your app."
 MISSING_CODE = "Enter the 6-digit code from your authenticator app."
 
@@ -78,6 +82,12 @@ def must_verify(request):
     if role_requires_two_factor(user):
         return True
     return bool(request.session.get(ENROLLED_SESSION_KEY)) and confirmed_device(user) is not None
+
+
+def owes_code(request):
+    """Whether this request's session is signed in by a user who must give a code and
+    has not given it yet."""
+    return must_verify(request) and not is_verified(request)
 
 
 def note_enrolled(request):
