@@ -5,6 +5,7 @@ broker under ``var/``. ``DATABASE_URL`` switches to PostgreSQL and ``REDIS_URL``
 to Redis. Every variable is listed in the README.
 """
 
+import ipaddress
 import os
 from pathlib import Path
 
@@ -266,6 +267,18 @@ ENGINE_MAX_ATTEMPTS = int(os.environ.get("ENGINE_MAX_ATTEMPTS", "3"))
 ENGINE_RESEND_QUEUED_AFTER_SECONDS = float(
     os.environ.get("ENGINE_RESEND_QUEUED_AFTER_SECONDS", "900")
 )
+# Networks outside the public internet the portal may send requests to (test runs,
+# monitoring probes, demo evidence), comma-separated CIDRs, e.g. "10.20.0.0/16,127.0.0.1/32".
+# Empty: public addresses only. Loopback, private, link-local and other special ranges are
+# refused unless listed; cloud metadata addresses are refused even when listed.
+OUTGOING_ALLOWED_NETWORKS = env_list("OUTGOING_ALLOWED_NETWORKS")
+for _network in OUTGOING_ALLOWED_NETWORKS:
+    try:
+        ipaddress.ip_network(_network, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"OUTGOING_ALLOWED_NETWORKS: {_network!r} is not an IP network"
+        ) from None
 # The funded account from which the payment and clearing suites fund their test accounts.
 # The default is Hardhat's public development account #0 (public test data, funded only on
 # a local reference node): production must set its own key for the chains it tests.
@@ -315,7 +328,8 @@ CELERY_BEAT_SCHEDULE["roll-up-monitoring-samples"] = {
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
+        # The session, only once it has given its second factor (never trusted before).
+        "sandbox_portal.accounts.authentication.TwoFactorSessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": [
@@ -327,6 +341,12 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 25,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "sandbox_portal.api.exception_handler",
+    # JSON bodies are bounded in size and nesting before they are decoded.
+    "DEFAULT_PARSER_CLASSES": [
+        "sandbox_portal.api_parsers.BoundedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     # Generous per-caller ceilings that only stop runaway clients (429 when exceeded).
     "DEFAULT_THROTTLE_CLASSES": [
         "rest_framework.throttling.AnonRateThrottle",

@@ -9,9 +9,11 @@ Personas (all with the password ``pw``):
 """
 
 import datetime
+import os
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import override_settings
 
 from applications.models import Criterion, Firm, FirmMembership, MembershipRole
 from applications.services import content, firms, lifecycle
@@ -19,6 +21,12 @@ from assessments.evaluations.services import issue_evaluation_for
 from sandbox_portal.accounts.models import Role, User
 
 PASSWORD = "pw"
+
+# The test nodes (Hardhat, listeners, fake servers) run on 127.0.0.1, which the portal
+# refuses by default. Worker and server processes the tests start inherit this environment;
+# the fixture below sets the already loaded setting of this process.
+TEST_ALLOWED_NETWORKS = "127.0.0.1/32"
+os.environ.setdefault("OUTGOING_ALLOWED_NETWORKS", TEST_ALLOWED_NETWORKS)
 
 
 def login(client, user):
@@ -62,6 +70,19 @@ def _fast_passwords(settings):
     # Personas are created for every test; the production hasher would dominate
     # the run without changing what a login checks.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _loopback_nodes_allowed_for_the_session():
+    # Settings are loaded before this module sets the environment; session fixtures (a
+    # report rendered once, say) register loopback nodes before any per-test fixture runs.
+    with override_settings(OUTGOING_ALLOWED_NETWORKS=[TEST_ALLOWED_NETWORKS]):
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _loopback_nodes_allowed(settings):
+    settings.OUTGOING_ALLOWED_NETWORKS = [TEST_ALLOWED_NETWORKS]
 
 
 @pytest.fixture

@@ -24,7 +24,15 @@ from typing import Any
 import httpcore
 import httpx
 
-from .errors import NodeUnreachable, NonConformingNode, RpcError
+from . import bounded
+from .errors import (
+    NodeUnreachable,
+    NonConformingNode,
+    RpcError,
+    answer_size,
+    connection_failure,
+    value_kind,
+)
 from .guard import Guard
 
 READ_METHODS = frozenset(
@@ -71,7 +79,7 @@ def quantity(value: Any, what: str, endpoint: str) -> int:
             return int(value, 16)
         except ValueError:
             pass
-    raise NonConformingNode(endpoint, f"{what} is not a hex quantity: {value!r}")
+    raise NonConformingNode(endpoint, f"{what} is not a hex quantity ({value_kind(value)})")
 
 
 def field(obj: Any, name: str, what: str, endpoint: str) -> Any:
@@ -93,9 +101,9 @@ def _payload(calls: Sequence[Call], ids: Iterable[int]) -> list[dict]:
 
 def _check_response(obj: Any, endpoint: str) -> None:
     if not isinstance(obj, dict):
-        raise NonConformingNode(endpoint, f"a response is not a JSON object: {obj!r:.200}")
+        raise NonConformingNode(endpoint, f"a response is {value_kind(obj)}, not a JSON object")
     if obj.get("jsonrpc") != "2.0":
-        raise NonConformingNode(endpoint, f"jsonrpc is {obj.get('jsonrpc')!r}, not '2.0'")
+        raise NonConformingNode(endpoint, "jsonrpc is not '2.0'")
     has_result, has_error = "result" in obj, "error" in obj
     if has_result == has_error:
         raise NonConformingNode(endpoint, "a response must carry exactly one of result or error")
@@ -106,7 +114,7 @@ def _check_response(obj: Any, endpoint: str) -> None:
             or not isinstance(error.get("code"), int)
             or not isinstance(error.get("message"), str)
         ):
-            raise NonConformingNode(endpoint, f"malformed error object: {error!r:.200}")
+            raise NonConformingNode(endpoint, f"malformed error object ({value_kind(error)})")
 
 
 def _outcome(obj: dict, method: str, endpoint: str) -> Any:
@@ -119,14 +127,14 @@ def _outcome(obj: dict, method: str, endpoint: str) -> Any:
 def _decode(body: bytes, requests: list[dict], batch: bool, endpoint: str) -> list[Any]:
     """Results (or RpcError instances) in request order."""
     try:
-        parsed = json.loads(body)
+        parsed = bounded.loads(body)
     except (ValueError, UnicodeDecodeError):
-        raise NonConformingNode(endpoint, f"the answer is not JSON: {body[:200]!r}") from None
+        raise NonConformingNode(endpoint, f"the answer is not JSON ({answer_size(body)})") from None
     if not batch:
         _check_response(parsed, endpoint)
         if parsed.get("id") != requests[0]["id"]:
             raise NonConformingNode(
-                endpoint, f"response id {parsed.get('id')!r} != request id {requests[0]['id']}"
+                endpoint, f"the response id is not the request id {requests[0]['id']}"
             )
         return [_outcome(parsed, requests[0]["method"], endpoint)]
     if isinstance(parsed, dict):
@@ -141,7 +149,7 @@ def _decode(body: bytes, requests: list[dict], batch: bool, endpoint: str) -> li
     for obj in parsed:
         _check_response(obj, endpoint)
         if obj.get("id") in by_id:
-            raise NonConformingNode(endpoint, f"duplicate id {obj.get('id')!r} in a batch answer")
+            raise NonConformingNode(endpoint, "a duplicate id in a batch answer")
         by_id[obj.get("id")] = obj
     missing = [r["id"] for r in requests if r["id"] not in by_id]
     if missing or len(by_id) != len(requests):
@@ -156,14 +164,16 @@ def _body_or_error(response: httpx.Response, endpoint: str) -> bytes:
         raise NodeUnreachable(endpoint, f"HTTP {response.status_code}")
     content_type = response.headers.get("content-type", "")
     if response.status_code >= 400 and "json" not in content_type:
-        raise NonConformingNode(endpoint, f"HTTP {response.status_code}: {response.text[:200]!r}")
+        raise NonConformingNode(
+            endpoint, f"HTTP {response.status_code} ({answer_size(response.content)})"
+        )
     return response.content
 
 
 def _unreachable(exc: Exception, endpoint: str) -> NodeUnreachable:
     if isinstance(exc, httpx.TimeoutException):
-        return NodeUnreachable(endpoint, f"timed out ({type(exc).__name__})")
-    return NodeUnreachable(endpoint, f"{type(exc).__name__}: {exc}")
+        return NodeUnreachable(endpoint, "timed out")
+    return NodeUnreachable(endpoint, connection_failure(exc))
 
 
 def _is_read(calls: Sequence[Call]) -> bool:

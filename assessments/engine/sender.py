@@ -50,14 +50,21 @@ Guarantees, as in ``rpc``:
 from __future__ import annotations
 
 import asyncio
-import json
 import ssl
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, NamedTuple
 
-from .errors import EndpointRefused, EngineError, NodeUnreachable, NonConformingNode
+from . import bounded
+from .errors import (
+    EndpointRefused,
+    EngineError,
+    NodeUnreachable,
+    NonConformingNode,
+    answer_size,
+    connection_failure,
+)
 from .guard import Guard
 from .rpc import DEFAULT_TIMEOUT, _check_response, _outcome
 from .wire import (
@@ -80,17 +87,15 @@ def _answer_outcome(status: int, body: bytes, request: PreparedRequest, endpoint
     if error is not None:
         return error
     try:
-        parsed = json.loads(body)
+        parsed = bounded.loads(body)
     except (ValueError, UnicodeDecodeError):
-        return NonConformingNode(endpoint, f"the answer is not JSON: {body[:200]!r}")
+        return NonConformingNode(endpoint, f"the answer is not JSON ({answer_size(body)})")
     try:
         _check_response(parsed, endpoint)
     except NonConformingNode as exc:
         return exc
     if parsed.get("id") != request.id:
-        return NonConformingNode(
-            endpoint, f"response id {parsed.get('id')!r} != request id {request.id}"
-        )
+        return NonConformingNode(endpoint, f"the response id is not the request id {request.id}")
     return _outcome(parsed, request.method, endpoint)
 
 
@@ -276,7 +281,8 @@ class RawTxSender:
                 continue
             self.opened += 1
             return connection
-        raise NodeUnreachable(self.endpoint, f"cannot connect: {last}")
+        reason = connection_failure(last) if last is not None else "connection failed"
+        raise NodeUnreachable(self.endpoint, f"cannot connect: {reason}")
 
     def send(self, items: Sequence[tuple[PreparedRequest, Any]]) -> list[Any]:
         """Write each (request, token); returns the tokens that could not be written."""
@@ -358,7 +364,9 @@ class RawTxSender:
                 )
             else:
                 error = connection.failure or NodeUnreachable(
-                    self.endpoint, f"the connection closed before the answer ({exc or 'EOF'})"
+                    self.endpoint,
+                    "the connection closed before the answer"
+                    + (f" ({connection_failure(exc)})" if exc else ""),
                 )
             for entry in pending:
                 self.on_answer(entry.token, error)

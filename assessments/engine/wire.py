@@ -32,7 +32,14 @@ from typing import Any, NamedTuple
 
 import httpx
 
-from .errors import EndpointRefused, NodeUnreachable, NonConformingNode, RpcError
+from .errors import (
+    EndpointRefused,
+    NodeUnreachable,
+    NonConformingNode,
+    RpcError,
+    answer_size,
+    connection_failure,
+)
 from .guard import Endpoint, Guard
 from .rpc import DEFAULT_TIMEOUT, RETRYABLE_STATUS, Call, _decode, _is_read, _payload
 
@@ -83,7 +90,7 @@ def parse_head(raw: bytes, endpoint: str) -> Head:
     lines = raw.split(b"\r\n")
     parts = lines[0].split(b" ", 2)
     if len(parts) < 2 or not parts[0].startswith(b"HTTP/1.") or not parts[1].isdigit():
-        raise NonConformingNode(endpoint, f"not an HTTP/1.1 answer: {lines[0][:100]!r}")
+        raise NonConformingNode(endpoint, f"not an HTTP/1.1 answer ({answer_size(raw)} of header)")
     status = int(parts[1])
     close = parts[0] == b"HTTP/1.0"
     length, chunked = -2, False
@@ -93,7 +100,7 @@ def parse_head(raw: bytes, endpoint: str) -> Head:
         if name == b"content-length":
             value = value.strip()
             if not value.isdigit():
-                raise NonConformingNode(endpoint, f"bad Content-Length {value[:40]!r}")
+                raise NonConformingNode(endpoint, "a Content-Length that is not a number")
             length = int(value)
         elif name == b"transfer-encoding":
             chunked = b"chunked" in value.lower()
@@ -125,7 +132,7 @@ def _dechunk(buf: bytearray, pos: int, endpoint: str) -> tuple[bytes | None, int
         try:
             size = int(size_text, 16)
         except ValueError:
-            raise NonConformingNode(endpoint, f"bad chunk size {size_text[:40]!r}") from None
+            raise NonConformingNode(endpoint, "a chunk size that is not a number") from None
         size_total += size
         if size_total > MAX_BODY:
             raise NonConformingNode(endpoint, f"an answer of more than {MAX_BODY} bytes")
@@ -175,7 +182,7 @@ def status_error(status: int, body: bytes, endpoint: str) -> Exception | None:
     if status in RETRYABLE_STATUS:
         return NodeUnreachable(endpoint, f"HTTP {status}")
     if status >= 400 and not body.lstrip().startswith((b"{", b"[")):
-        return NonConformingNode(endpoint, f"HTTP {status}: {body[:200]!r}")
+        return NonConformingNode(endpoint, f"HTTP {status} ({answer_size(body)})")
     return None
 
 
@@ -254,7 +261,7 @@ class LeanRpcClient:
                 if attempt + 1 >= attempts:
                     if isinstance(exc, NodeUnreachable):
                         raise
-                    raise NodeUnreachable(self.endpoint, f"{type(exc).__name__}: {exc}") from None
+                    raise NodeUnreachable(self.endpoint, connection_failure(exc)) from None
                 continue
             error = status_error(status, answer, self.endpoint)
             if isinstance(error, NodeUnreachable) and attempt + 1 < attempts:
@@ -313,4 +320,5 @@ class LeanRpcClient:
                 continue
             sock.settimeout(self.timeout)
             return sock
-        raise NodeUnreachable(self.endpoint, f"cannot connect: {last}")
+        reason = connection_failure(last) if last is not None else "connection failed"
+        raise NodeUnreachable(self.endpoint, f"cannot connect: {reason}")

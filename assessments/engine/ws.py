@@ -26,7 +26,16 @@ from typing import Any
 import websockets
 from websockets.asyncio.client import ClientConnection, connect
 
-from .errors import EndpointRefused, NodeUnreachable, NonConformingNode, RpcError
+from . import bounded
+from .errors import (
+    EndpointRefused,
+    NodeUnreachable,
+    NonConformingNode,
+    RpcError,
+    answer_size,
+    connection_failure,
+    value_kind,
+)
 from .guard import Guard, parse_endpoint
 from .rpc import DEFAULT_TIMEOUT, Call, _check_response, _is_read, _outcome, _payload
 
@@ -78,7 +87,9 @@ class WsRpcClient:
             )
         except (OSError, TimeoutError, websockets.InvalidHandshake) as exc:
             sock.close()
-            raise NodeUnreachable(self.endpoint, f"WebSocket handshake failed: {exc}") from None
+            raise NodeUnreachable(
+                self.endpoint, f"WebSocket handshake failed ({_handshake_failure(exc)})"
+            ) from None
         self._reader = asyncio.create_task(self._read())
 
     async def _open_socket(self, host: str, port: int) -> socket.socket:
@@ -95,7 +106,8 @@ class WsRpcClient:
             except (OSError, TimeoutError) as exc:
                 sock.close()
                 last = exc
-        raise NodeUnreachable(self.endpoint, f"cannot connect: {last}")
+        reason = connection_failure(last) if last is not None else "connection failed"
+        raise NodeUnreachable(self.endpoint, f"cannot connect: {reason}")
 
     async def close(self) -> None:
         if self._ws is not None:
@@ -112,15 +124,18 @@ class WsRpcClient:
         try:
             async for message in self._ws:
                 try:
-                    self._dispatch(json.loads(message))
+                    self._dispatch(bounded.loads(message))
                 except (ValueError, UnicodeDecodeError):
-                    failure = NonConformingNode(self.endpoint, f"not JSON: {message[:200]!r}")
+                    failure = NonConformingNode(
+                        self.endpoint, f"a message is not JSON ({answer_size(message)})"
+                    )
                     break
                 except NonConformingNode as exc:
                     failure = exc
                     break
-        except websockets.ConnectionClosed as exc:
-            failure = NodeUnreachable(self.endpoint, f"the connection closed: {exc}")
+        except websockets.ConnectionClosed:
+            # Not the close frame's reason: that text is the node's.
+            failure = NodeUnreachable(self.endpoint, "the connection closed")
         for future in self._waiting.values():
             if not future.done():
                 future.set_exception(failure)
@@ -178,8 +193,8 @@ class WsRpcClient:
             await self._ws.send(json.dumps(requests if batch else requests[0]))
             async with asyncio.timeout(self.timeout):
                 answer = await future
-        except websockets.ConnectionClosed as exc:
-            raise NodeUnreachable(self.endpoint, f"the connection closed: {exc}") from None
+        except websockets.ConnectionClosed:
+            raise NodeUnreachable(self.endpoint, "the connection closed") from None
         except TimeoutError:
             raise NodeUnreachable(self.endpoint, f"no answer in {self.timeout:g} s") from None
         finally:
@@ -209,7 +224,9 @@ class WsRpcClient:
         """Yield each ``eth_subscription`` result of ``eth_subscribe(kind, *params)``."""
         subscription = await self.call("eth_subscribe", kind, *params)
         if not isinstance(subscription, str):
-            raise NonConformingNode(self.endpoint, f"subscription id {subscription!r}")
+            raise NonConformingNode(
+                self.endpoint, f"the subscription id is {value_kind(subscription)}, not a string"
+            )
         queue: asyncio.Queue = asyncio.Queue()
         self._subscriptions[subscription] = queue
         for item in self._early.pop(subscription, []):
@@ -225,3 +242,14 @@ class WsRpcClient:
             if self._ws is not None:
                 with contextlib.suppress(Exception):
                     await self.call("eth_unsubscribe", subscription)
+
+
+def _handshake_failure(exc: BaseException) -> str:
+    """The HTTP status a refused handshake got, or the class of failure; never header text."""
+    response = getattr(exc, "response", None)
+    status = getattr(response, "status_code", None)
+    if isinstance(exc, websockets.InvalidStatus) and isinstance(status, int):
+        return f"HTTP {status}"
+    if isinstance(exc, websockets.InvalidHandshake):
+        return "not a WebSocket answer"
+    return connection_failure(exc)

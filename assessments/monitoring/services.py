@@ -33,6 +33,7 @@ from applications.models import Application
 from applications.services.common import IllegalTransition
 from assessments.engine import Target
 from assessments.engine.suites import monitoring as engine
+from sandbox_portal import outgoing
 from sandbox_portal.audit.services import record
 
 from . import notifications
@@ -181,6 +182,7 @@ def _probe(app, nodes, now):
         endpoints=endpoints,
         allowed=list(app.nodes.values_list("endpoint_url", flat=True)),
         timeout=settings.MONITORING_PROBE_TIMEOUT_S,
+        allowed_networks=outgoing.allowed_networks(),
     )
     known = {}
     for node in nodes:

@@ -43,7 +43,7 @@ def busy_chain(tmp_path_factory):
 
 
 def target(node):
-    return Target(endpoints=[node.url], allowed=[node.url])
+    return Target(endpoints=[node.url], allowed=[node.url], allowed_networks=["127.0.0.1/32"])
 
 
 def test_a_real_range_replays_to_the_nodes_balances(busy_chain):
