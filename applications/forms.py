@@ -4,6 +4,9 @@ with the same form the page shows."""
 import datetime
 
 from django import forms
+from django.forms.fields import InvalidJSONInput, JSONString
+
+from assessments.engine import bounded
 
 from .models import (
     Application,
@@ -277,7 +280,38 @@ class ConditionsField(forms.Field):
 
 
 class JSONObjectField(forms.JSONField):
-    """A JSON field whose empty value shows as an empty box rather than ``null``."""
+    """A JSON field whose empty value shows as an empty box rather than ``null``.
+
+    Its text is checked for size (``max_chars``) and nesting (``bounded.MAX_DEPTH``) before
+    it reaches the decoder, when it is cleaned and when a refused form shows it again.
+    """
+
+    max_chars = 20_000
+
+    def _refusal(self, value):
+        """Why the text ``value`` may not be decoded, or None."""
+        if not isinstance(value, str) or isinstance(value, JSONString):
+            return None  # already decoded (a JSON body), nothing to parse
+        if value in self.empty_values:
+            return None
+        if len(value) > self.max_chars:
+            return f"The JSON is longer than the limit of {self.max_chars:,} characters."
+        try:
+            bounded.check_depth(value)
+        except bounded.TooDeeplyNested:
+            return f"The JSON is nested deeper than the limit of {bounded.MAX_DEPTH} levels."
+        return None
+
+    def to_python(self, value):
+        refusal = None if self.disabled else self._refusal(value)
+        if refusal:
+            raise forms.ValidationError(refusal, code="invalid")
+        return super().to_python(value)
+
+    def bound_data(self, data, initial):
+        if not self.disabled and self._refusal(data):
+            return InvalidJSONInput(data)
+        return super().bound_data(data, initial)
 
     def prepare_value(self, value):
         return "" if value is None else super().prepare_value(value)
@@ -392,11 +426,30 @@ class ProjectForm(forms.ModelForm):
 
 
 class NodeForm(forms.ModelForm):
+    # Not a field of the node: it goes with an endpoint change that needs approval.
+    change_reason = forms.CharField(
+        label="Reason for an endpoint change",
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Shown to the case officer when the new endpoint needs their approval.",
+    )
+
     class Meta:
         model = Node
         fields = ["label", "endpoint_url", "location", "operator"]
         labels = {"endpoint_url": "Endpoint URL"}
-        help_texts = {"endpoint_url": "http(s) or ws(s), e.g. http://10.0.0.5:8545"}
+        help_texts = {"endpoint_url": "http(s) or ws(s), e.g. https://node.example.com:8545"}
+
+
+class EndpointChangeDecisionForm(forms.Form):
+    note = forms.CharField(
+        label="Note to the firm",
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Needed to refuse.",
+    )
 
 
 class PersonnelForm(forms.ModelForm):

@@ -199,3 +199,60 @@ def member_invited(membership_id):
         f"Your username is {user.username}. Choose your password here:\n{link}\n",
         [user.email],
     )
+
+
+def _firm_user_emails(firm):
+    return sorted(
+        {
+            m.user.email
+            for m in firm.memberships.filter(is_active=True).select_related("user")
+            if m.user.email and m.user.is_active
+        }
+    )
+
+
+def node_change_requested(change_id):
+    """The case officers of every case in review that uses the node: a new endpoint
+    waits for their approval, and the old one stays in use until then."""
+    from .models import NodeEndpointChange
+    from .models.node_changes import SUPERVISED_STATES
+
+    change = NodeEndpointChange.objects.select_related("node__firm").get(pk=change_id)
+    node = change.node
+    cases = list(
+        Application.objects.filter(nodes=node, state__in=SUPERVISED_STATES)
+        .select_related("case_officer")
+        .order_by("pk")
+    )
+    recipients = sorted({email for app in cases for email in officer_emails(app)})
+    links = "\n".join(f"- {app.reference} {app.title}: {_case_url(app)}" for app in cases)
+    reason = f"\nThe firm's reason: {change.reason}\n" if change.reason else ""
+    return send(
+        f"[{node.firm}] Endpoint change on node {node.label} awaits approval",
+        f"{node.firm} asks to move the node '{node.label}'\n"
+        f"from {change.old_url}\nto   {change.requested_url}\n{reason}\n"
+        "The current address stays in use until a case officer approves the change.\n"
+        f"Approve or refuse it on the case page:\n{links}\n",
+        recipients,
+    )
+
+
+def node_change_decided(change_id):
+    """The firm's users: the case officer approved or refused an endpoint change."""
+    from .models import NodeEndpointChange
+
+    change = NodeEndpointChange.objects.select_related("node__firm").get(pk=change_id)
+    node = change.node
+    outcome = change.get_status_display().lower()
+    after = (
+        f"The node now uses {change.requested_url}."
+        if change.status == "approved"
+        else f"The node keeps {change.old_url}."
+    )
+    note = f"\n\nNote: {change.decision_note}" if change.decision_note else ""
+    return send(
+        f"Endpoint change on node {node.label}: {outcome}",
+        f"The change of the node '{node.label}' to {change.requested_url} was {outcome}.\n"
+        f"{after}{note}\n",
+        _firm_user_emails(node.firm),
+    )

@@ -12,10 +12,12 @@ from .models import (
     Condition,
     Document,
     EligibilityAnswer,
+    EndpointChangeStatus,
     Firm,
     FirmMembership,
     FirmReport,
     Node,
+    NodeEndpointChange,
     Personnel,
     Project,
     RequestForInformation,
@@ -141,6 +143,31 @@ def projects_for(user, action=VIEW):
 
 def nodes_for(user, action=VIEW):
     return _firm_owned(Node, user, action)
+
+
+def node_changes_for(user, action=VIEW):
+    """Endpoint change requests: a firm's users see their firm's, regulators and staff
+    all of them, auditors none. ``change`` (deciding one) is for case officers."""
+    qs = NodeEndpointChange.objects.all()
+    if not user.is_authenticated or not user.is_active:
+        return qs.none()
+    if action == CHANGE:
+        return qs if user.is_case_officer else qs.none()
+    if _is_all_seeing(user) or user.is_regulator:
+        return qs
+    if user.is_firm_user:
+        return qs.filter(node__firm_id__in=_firm_ids(user))
+    return qs.none()
+
+
+def pending_node_changes_for(user, application):
+    """The pending endpoint changes on the nodes a case uses, as ``user`` may see them."""
+    return (
+        node_changes_for(user)
+        .filter(status=EndpointChangeStatus.PENDING, node__applications=application)
+        .select_related("node", "requested_by")
+        .order_by("requested_at", "pk")
+    )
 
 
 def personnel_for(user, action=VIEW):

@@ -1,14 +1,23 @@
 """Firms and the physical tier: projects, the server station (nodes),
 personnel on site, zone registrations, zones and the firm's members."""
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from .. import queries
-from ..models import Firm, FirmMembership, Node, Personnel, Project, Zone, ZoneRegistration
+from ..models import (
+    EndpointChangeStatus,
+    Firm,
+    FirmMembership,
+    Node,
+    Personnel,
+    Project,
+    Zone,
+    ZoneRegistration,
+)
 from ..services import firms as firm_services
 from .common import ScopedViewSet
 from .filters import (
@@ -19,6 +28,7 @@ from .filters import (
     ZoneFilter,
     ZoneRegistrationFilter,
 )
+from .node_changes import NodeEndpointChangeSerializer
 from .serializers import (
     FirmSerializer,
     InviteMemberSerializer,
@@ -100,6 +110,42 @@ class NodeViewSet(FirmOwnedViewSet):
     ordering_fields = ["label", "created_at"]
     save = staticmethod(firm_services.save_node)
     instance_kwarg = "node"
+
+    @extend_schema(
+        responses={
+            200: NodeSerializer,
+            202: OpenApiResponse(
+                NodeEndpointChangeSerializer,
+                description="A case in review uses the node: the new endpoint waits for the "
+                "case officer's approval and the node keeps its address until then.",
+            ),
+        }
+    )
+    def partial_update(self, request, pk=None):
+        node = self.get_object()
+        serializer = self.get_serializer(node, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        fields = serializer.service_fields()
+        saved = firm_services.save_node(
+            node.firm,
+            actor=request.user,
+            fields=fields,
+            node=node,
+            reason=serializer.validated_data.get("change_reason", ""),
+        )
+        wanted = fields.get("endpoint_url")
+        if wanted is not None and saved.endpoint_url != wanted:
+            change = (
+                queries.node_changes_for(request.user)
+                .filter(node=saved, status=EndpointChangeStatus.PENDING)
+                .select_related("node", "requested_by", "decided_by")
+                .first()
+            )
+            if change is not None:
+                return Response(
+                    NodeEndpointChangeSerializer(change).data, status=status.HTTP_202_ACCEPTED
+                )
+        return Response(self.get_serializer(saved).data)
 
 
 class PersonnelViewSet(FirmOwnedViewSet):

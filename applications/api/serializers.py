@@ -582,6 +582,20 @@ class ProjectSerializer(FirmOwnedSerializer):
 
 
 class NodeSerializer(FirmOwnedSerializer):
+    change_reason = serializers.CharField(
+        write_only=True,
+        required=False,
+        allow_blank=True,
+        max_length=2000,
+        help_text="Why the endpoint changes: shown to the case officer when a case in "
+        "review uses the node and the change needs their approval.",
+    )
+
+    def service_fields(self):
+        data = super().service_fields()
+        data.pop("change_reason", None)
+        return data
+
     class Meta(FirmOwnedSerializer.Meta):
         model = Node
         fields = [
@@ -593,6 +607,7 @@ class NodeSerializer(FirmOwnedSerializer):
             "location",
             "operator",
             "created_at",
+            "change_reason",
         ]
         read_only_fields = ["id", "created_at"]
 

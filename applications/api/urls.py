@@ -9,7 +9,7 @@ from assessments.monitoring.api.views import IncidentViewSet
 from assessments.reports.api.views import ReportViewSet
 from assessments.traces.api.views import TraceUploadViewSet
 
-from . import case_views, firm_views, views
+from . import case_views, firm_views, node_changes, views
 
 router = SimpleRouter()
 router.register("applications", views.ApplicationViewSet, basename="application")
@@ -19,6 +19,7 @@ router.register("conditions", case_views.ConditionViewSet, basename="condition")
 router.register("firm-reports", case_views.FirmReportViewSet, basename="firm-report")
 router.register("projects", firm_views.ProjectViewSet, basename="project")
 router.register("nodes", firm_views.NodeViewSet, basename="node")
+router.register("node-changes", node_changes.NodeEndpointChangeViewSet, basename="node-change")
 router.register("personnel", firm_views.PersonnelViewSet, basename="personnel")
 router.register(
     "zone-registrations", firm_views.ZoneRegistrationViewSet, basename="zone-registration"

@@ -14,6 +14,7 @@ from sandbox_portal.audit.services import record
 from ..models import (
     Application,
     Cohort,
+    EndpointChangeStatus,
     Firm,
     FirmMembership,
     MembershipRole,
@@ -23,7 +24,7 @@ from ..models import (
     Zone,
     ZoneRegistration,
 )
-from ..services import content, firms
+from ..services import content, firms, node_changes
 from . import evidence
 from .cases import cases
 from .data import (
@@ -281,9 +282,20 @@ class Loader:
                 )
                 self.say(f"node {label} at {url}")
             elif label == REFERENCE_NODE and node.endpoint_url != url:
-                # CHAIN_PORT changed since the last load: follow it.
-                node = firms.save_node(firm, actor=admin, node=node, fields={"endpoint_url": url})
-                self.say(f"node {label} moved to {url}")
+                # CHAIN_PORT changed since the last load: follow it. On a case in review the
+                # move is a request the case officer approves, as for any firm.
+                node = firms.save_node(
+                    firm,
+                    actor=admin,
+                    node=node,
+                    fields={"endpoint_url": url},
+                    reason="The reference node listens on another port.",
+                )
+                pending = node.endpoint_changes.filter(status=EndpointChangeStatus.PENDING)
+                for change in pending.filter(requested_url=url):
+                    node_changes.approve_change(change, actor=self.cast["olivia"])
+                node.refresh_from_db()
+                self.say(f"node {label} moved to {node.endpoint_url}")
             rows[label] = node
         return rows
 

@@ -26,6 +26,7 @@ from .choices import (
     ZoneKind,
 )
 from .firms import Firm, FirmMembership, Node, Personnel, Zone, ZoneRegistration
+from .node_changes import EndpointChangeStatus, NodeEndpointChange
 from .process import Condition, Decision, FirmReport, RequestForInformation
 
 __all__ = [
@@ -43,6 +44,7 @@ __all__ = [
     "Document",
     "DocumentKind",
     "EligibilityAnswer",
+    "EndpointChangeStatus",
     "ExitOutcome",
     "Firm",
     "FirmMembership",
@@ -50,6 +52,7 @@ __all__ = [
     "FirmReportKind",
     "MembershipRole",
     "Node",
+    "NodeEndpointChange",
     "Personnel",
     "Project",
     "Relief",

@@ -14,6 +14,7 @@ from ..models import (
     Project,
     ZoneRegistration,
 )
+from . import node_changes
 from .common import (
     ValidationError,
     after_commit,
@@ -140,17 +141,50 @@ def save_project(firm, *, actor, fields, project=None):
     )
 
 
-def save_node(firm, *, actor, fields, node=None):
-    """Register or edit a node in the server station. Its endpoint must be an
-    http(s) or ws(s) URL; only registered endpoints are ever tested."""
-    return _save_owned(
-        Node,
-        actor=actor,
-        firm=firm,
-        instance=node,
-        fields=fields,
-        action="node.update" if node else "node.register",
+def save_node(firm, *, actor, fields, node=None, reason=""):
+    """Register or edit a node in the server station; only registered endpoints are
+    ever tested.
+
+    Guarantees: a new endpoint is an http(s) or ws(s) URL the outgoing-request policy
+    accepts (refused otherwise, with its reason, and nothing changes). On a node that a
+    case in the regulator's hands uses, a new endpoint becomes a pending request for the
+    case officer (``node_changes.request_change``, ``reason`` is the firm's) and the node
+    keeps its address until approval; its other fields change at once. Elsewhere the
+    endpoint changes at once and any request still pending is withdrawn. Audited.
+    Returns the node as saved.
+    """
+    fields = dict(fields)
+    url = fields.get("endpoint_url")
+    # The policy may resolve a host name: checked before any row is locked.
+    checked = url is not None and (node is None or url != node.endpoint_url)
+    if checked:
+        node_changes.check_endpoint(url)
+    if node is None:
+        return _save_owned(Node, actor=actor, firm=firm, fields=fields, action="node.register")
+    require(
+        is_firm_member(actor, firm.pk) or actor.is_portal_staff,
+        "Only the firm's own users can change this.",
     )
+    with transaction.atomic():
+        locked = Node.objects.select_for_update().filter(pk=node.pk, firm=firm).first()
+        require(locked is not None, "This record belongs to another firm.")
+        moves = url is not None and url != locked.endpoint_url
+        if moves and not checked:  # ``node`` was stale: its row held another address
+            node_changes.check_endpoint(url)
+        if moves and node_changes.is_supervised(locked):
+            del fields["endpoint_url"]
+            node_changes.request_change(locked, actor=actor, url=url, reason=reason)
+            if all(getattr(locked, name) == value for name, value in fields.items()):
+                return locked
+        elif moves:
+            node_changes.withdraw_pending(
+                locked,
+                actor=actor,
+                note="The endpoint was changed while no case under review used the node.",
+            )
+        return _save_owned(
+            Node, actor=actor, firm=firm, instance=locked, fields=fields, action="node.update"
+        )
 
 
 def save_personnel(firm, *, actor, fields, person=None):

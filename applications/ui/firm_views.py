@@ -19,8 +19,8 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from .. import forms, queries
-from ..models import Zone
-from ..services import IllegalTransition
+from ..models import EndpointChangeStatus, Zone
+from ..services import IllegalTransition, node_changes
 from ..services import firms as firm_services
 
 REFUSED_TEMPLATE = "portal/content/refused.html"
@@ -270,6 +270,8 @@ class Owned:
     template: str
     admin_only: bool = False
     intro: str = ""
+    # A form field passed to the service as ``reason`` rather than saved on the record.
+    reason_field: str = ""
 
     def fields(self, form):
         return {name: form.cleaned_data[name] for name in self.form_class._meta.fields}
@@ -302,6 +304,7 @@ OWNED = {
             "Every node or server the firm hosts. Only endpoints registered here can "
             "ever be targets of the technical tests."
         ),
+        reason_field="change_reason",
     ),
     "personnel": Owned(
         key="personnel",
@@ -338,14 +341,40 @@ def owned_list(request, kind):
     owned = OWNED[kind]
     ctx = firm_context(request)
     rows = owned.scope(request.user).filter(firm=ctx.firm)
+    extra = {}
     if kind == "zone-registrations":
         rows = rows.select_related("zone")
+    if kind == "nodes":
+        extra["pending_node_ids"] = set(
+            queries.node_changes_for(request.user)
+            .filter(status=EndpointChangeStatus.PENDING, node__in=rows)
+            .values_list("node_id", flat=True)
+        )
     can_add = ctx.is_admin or not owned.admin_only
     return render(
         request,
         owned.template,
-        {**ctx.as_context(), "owned": owned, "rows": rows, "can_add": can_add, "tab": kind},
+        {
+            **ctx.as_context(),
+            "owned": owned,
+            "rows": rows,
+            "can_add": can_add,
+            "tab": kind,
+            **extra,
+        },
     )
+
+
+def _endpoint_change_context(user, node):
+    """What the node edit page says about endpoint changes needing approval."""
+    if node is None:
+        return {}
+    return {
+        "needs_approval": node_changes.is_supervised(node),
+        "pending_change": queries.node_changes_for(user)
+        .filter(node=node, status=EndpointChangeStatus.PENDING)
+        .first(),
+    }
 
 
 @portal_page
@@ -367,18 +396,29 @@ def owned_edit(request, kind, pk=None):
         if isinstance(field, ModelChoiceField) and field.queryset.model is Zone:
             field.queryset = queries.zones_for(request.user)
     if request.method == "POST" and form.is_valid():
+        fields = owned.fields(form)
+        extra = {"reason": form.cleaned_data[owned.reason_field]} if owned.reason_field else {}
         try:
             saved = owned.save(
                 ctx.firm,
                 actor=request.user,
-                fields=owned.fields(form),
+                fields=fields,
                 **{owned.instance_kwarg: instance},
+                **extra,
             )
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
             verb = "saved" if instance else "added"
             messages.success(request, f"The {owned.noun} '{saved}' is {verb}.")
+            wanted = fields.get("endpoint_url")
+            if wanted is not None and saved.endpoint_url != wanted:
+                # The service kept the address: the new one waits for the case officer.
+                messages.warning(
+                    request,
+                    f"The new endpoint {wanted} waits for the case officer's approval; "
+                    f"{saved.endpoint_url} stays in use until then.",
+                )
             return redirect(ctx.url(owned.key))
     return render(
         request,
@@ -389,6 +429,7 @@ def owned_edit(request, kind, pk=None):
             "form": form,
             "instance": instance,
             "tab": kind,
+            **(_endpoint_change_context(request.user, instance) if kind == "nodes" else {}),
         },
         status=400 if request.method == "POST" else 200,
     )

@@ -119,6 +119,10 @@ ACTION_WORDS = {
     "report.ready": "The access-evaluation report was signed and stored",
     "report.fail": "The access-evaluation report could not be rendered",
     "report.download": "Downloaded the access-evaluation report",
+    "node.endpoint_change_request": "Asked to change a node's endpoint",
+    "node.endpoint_change_withdraw": "Withdrew a node endpoint change",
+    "node.endpoint_change_approve": "Approved a node endpoint change",
+    "node.endpoint_change_refuse": "Refused a node endpoint change",
 }
 
 _USER_KEYS = {"case_officer", "auditor"}
@@ -242,12 +246,27 @@ def regulator_dashboard(user):
         exits = queries.application_list(user).filter(state=State.EXIT_REVIEW)
     new = queries.application_list(user).filter(state=State.SUBMITTED, case_officer__isnull=True)
     return {
+        "node_changes": pending_node_changes(user),
         "counts": state_counts(user),
         "assigned": with_clocks(list(mine.order_by(F("submitted_at").asc(nulls_last=True)))),
         "waiting": with_clocks(list(waiting.order_by("recommended_at"))),
         "exits": with_clocks(list(exits.order_by("updated_at"))),
         "new": with_clocks(list(new.order_by("submitted_at"))) if user.is_case_officer else [],
     }
+
+
+def pending_node_changes(user, limit=20):
+    """Pending endpoint changes, oldest first, each with the cases in review that use
+    the node (where the case officer decides it)."""
+    from ..models import EndpointChangeStatus
+    from ..models.node_changes import SUPERVISED_STATES
+
+    pending = queries.node_changes_for(user).filter(status=EndpointChangeStatus.PENDING)
+    rows = list(pending.select_related("node__firm").order_by("requested_at", "pk")[:limit])
+    cases = queries.applications_for(user).filter(state__in=SUPERVISED_STATES)
+    for change in rows:
+        change.cases = list(cases.filter(nodes=change.node_id).order_by("pk"))
+    return {"total": pending.count(), "rows": rows}
 
 
 def auditor_dashboard(user):

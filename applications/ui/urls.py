@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from . import views
+from . import node_change_views, views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
@@ -11,5 +11,17 @@ urlpatterns = [
     path("cases/<int:pk>/actions/<slug:name>/", views.case_action, name="case-action"),
     path("conditions/<int:pk>/status/", views.condition_status, name="condition-status"),
     path("zones/", views.zones, name="zones"),
+    path(
+        "node-changes/<int:pk>/approve/",
+        node_change_views.decide,
+        {"decision": "approve"},
+        name="node-change-approve",
+    ),
+    path(
+        "node-changes/<int:pk>/refuse/",
+        node_change_views.decide,
+        {"decision": "refuse"},
+        name="node-change-refuse",
+    ),
     path("", include("applications.ui.firm_urls")),
 ]

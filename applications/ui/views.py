@@ -128,6 +128,8 @@ def case_detail(request, pk):
             "danger_actions": [a for a in actions if a.tone == "danger"],
             "secondary_actions": [a for a in actions if a.tone not in ("primary", "danger")],
             "can_edit": helpers.can_edit(request.user, app),
+            "node_changes": list(queries.pending_node_changes_for(request.user, app)),
+            "can_decide_node_changes": request.user.is_case_officer,
         }
     )
     return render(request, "portal/case/detail.html", context)

@@ -154,7 +154,7 @@ def test_it_refuses_a_node_with_an_ftp_endpoint(client_for, node_a):
     assert edit.status_code == 400
     duplicate = alice.post(
         f"{API}/nodes/",
-        {"label": "validator-1", "endpoint_url": "http://10.0.0.6:8545"},
+        {"label": "validator-1", "endpoint_url": "https://node-6.firm-a.test:8545"},
         format="json",
     )
     assert duplicate.status_code == 400
@@ -185,7 +185,7 @@ def test_it_refuses_a_node_of_another_firm_on_an_application(client_for, people,
     node_b = firms.save_node(
         people.firm_b,
         actor=people.bella,
-        fields={"label": "b-1", "endpoint_url": "http://10.1.0.1:8545"},
+        fields={"label": "b-1", "endpoint_url": "https://b-1.firm-b.test:8545"},
     )
     before = database_state()
     response = client_for("alice").post(

@@ -18,6 +18,7 @@ from applications.models import (
     FirmMembership,
     FirmReport,
     Node,
+    NodeEndpointChange,
     Personnel,
     Project,
     RequestForInformation,
@@ -25,7 +26,7 @@ from applications.models import (
     Zone,
     ZoneRegistration,
 )
-from applications.services import content, firms, lifecycle
+from applications.services import content, firms, lifecycle, node_changes
 from sandbox_portal.accounts.models import Role
 from sandbox_portal.audit.models import AuditEvent
 from tests.conftest import make_user
@@ -50,6 +51,8 @@ TESTED = {
     "memberships_for",
     "zones_for",
     "audit_events_for",
+    "node_changes_for",
+    "pending_node_changes_for",
 }
 
 
@@ -405,6 +408,48 @@ def test_it_answers_404_for_a_case_outside_the_users_scope(world, people):
     with pytest.raises(Http404):
         get_object_or_404(queries.applications_for(people.alice), pk=world.b_live.pk)
     assert get_object_or_404(queries.applications_for(people.bella), pk=world.b_live.pk)
+
+
+def test_it_shows_endpoint_changes_to_the_firm_and_regulators_and_lets_case_officers_decide(
+    world, people
+):
+    for case, actor, url in (
+        (world.a_live, people.amir, "https://a-2.firm-a.test"),
+        (world.b_live, people.bella, "https://b-2.firm-b.test"),
+    ):
+        node = case.nodes.get()
+        firms.save_node(node.firm, actor=actor, node=node, fields={"endpoint_url": url})
+    a = NodeEndpointChange.objects.get(node__firm=people.firm_a).pk
+    b = NodeEndpointChange.objects.get(node__firm=people.firm_b).pk
+    expected = {
+        "alice": {a},
+        "amir": {a},
+        "bella": {b},
+        "olivia": {a, b},
+        "victor": {a, b},
+        "audrey": set(),
+        "ursula": set(),
+        "staff": {a, b},
+    }
+    for username, rows in expected.items():
+        assert seen("node_changes_for", getattr(people, username)) == rows, username
+    assert seen("node_changes_for", world.superuser) == {a, b}
+    assert seen("node_changes_for", AnonymousUser()) == set()
+    for username in ("alice", "victor", "staff", "audrey"):
+        assert seen("node_changes_for", getattr(people, username), queries.CHANGE) == set()
+    assert seen("node_changes_for", people.olivia, queries.CHANGE) == {a, b}
+
+    assert seen("pending_node_changes_for", people.alice, world.a_live) == {a}
+    assert seen("pending_node_changes_for", people.bella, world.a_live) == set()
+    assert seen("pending_node_changes_for", people.audrey, world.a_live) == set()
+    assert seen("pending_node_changes_for", people.olivia, world.b_live) == {b}
+    node_changes.refuse_change(
+        NodeEndpointChange.objects.get(pk=a), actor=people.olivia, note="No."
+    )
+    assert seen("pending_node_changes_for", people.olivia, world.a_live) == set()
+    people.amir.is_active = False
+    people.amir.save(update_fields=["is_active"])
+    assert seen("node_changes_for", people.amir) == set()
 
 
 def test_every_scoping_function_in_queries_is_tested():

@@ -98,7 +98,7 @@ def test_it_refuses_a_node_not_registered_for_the_case(people, testing_a):
     other = firms.save_node(
         people.firm_b,
         actor=people.bella,
-        fields={"label": "b-node", "endpoint_url": "http://169.254.169.254/"},
+        fields={"label": "b-node", "endpoint_url": "https://b-node.firm-b.test:8545"},
     )
     response = api(people.olivia).post(LIST, payload(testing_a, nodes=[other.pk]), format="json")
     assert response.status_code == 400

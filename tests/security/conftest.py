@@ -113,6 +113,13 @@ def firm_a_objects(people, submitted_a, project_a, node_a):
         detail={"node": node_a.label, "error": "no answer"},
     )
     incident.nodes.set([node_a])
+    # A member asks to move the case's node: a pending request for the case officer.
+    firms.save_node(
+        people.firm_a,
+        actor=people.amir,
+        node=node_a,
+        fields={"endpoint_url": "https://node-2.firm-a.test:8545"},
+    )
     return types.SimpleNamespace(
         application=app,
         document=app.documents.get(),
@@ -131,6 +138,7 @@ def firm_a_objects(people, submitted_a, project_a, node_a):
         report=report,
         trace_upload=trace_upload,
         incident=incident,
+        node_change=node_a.endpoint_changes.get(),
     )
 
 

@@ -52,6 +52,8 @@ OBJECT_OF_ROUTE = {
     "case-monitoring-rules": "application",
     "case-monitoring-summary": "application",
     "incident-acknowledge": "incident",
+    "node-change-approve": "node_change",
+    "node-change-refuse": "node_change",
 }
 OBJECT_OF_BASENAME = {
     "application": "application",
@@ -71,6 +73,7 @@ OBJECT_OF_BASENAME = {
     "report": "report",
     "trace": "trace_upload",
     "incident": "incident",
+    "node-change": "node_change",
 }
 
 
@@ -155,6 +158,10 @@ RULE_SET = {
     "firm-a-users": Rule((LOGIN, 200, 200, 404, 403, 403, 403, 403), FIRM_A),
     "firm-a-admin": Rule((LOGIN, 200, 403, 404, 403, 403, 403, 403), {"alice"}),
     "firm-a-members-api": Rule((LOGIN, 200, 200, 404, 404, 404, 404, 404), FIRM_A),
+    # Firm A's own users and regulators; no auditor, assigned or not.
+    "firm-a-or-regulators-api": Rule(
+        (LOGIN, 200, 200, 404, 200, 200, 404, 404), FIRM_A | REGULATORS
+    ),
     "post-only-firm-a-admin": Rule((LOGIN, 405, 405, 405, 405, 405, 405, 405), {"alice"}),
     "post-only-regulator-on-a-visible-case": Rule(
         (LOGIN, 405, 405, 405, 405, 405, 405, 405), REGULATORS
@@ -206,6 +213,7 @@ RULES = {
     "api:report-verify": "post-only-signed-in",
     "api:trace-list": "signed-in",
     "api:incident-list": "signed-in",
+    "api:node-change-list": "signed-in",
     # API objects of Firm A.
     "api:application-detail": "firm-or-regulator-or-assigned-auditor",
     "api:application-actions": "firm-or-regulator-or-assigned-auditor",
@@ -232,6 +240,9 @@ RULES = {
     "api:trace-detail": "firm-or-regulator-or-assigned-auditor",
     "api:incident-detail": "firm-or-regulator-or-assigned-auditor",
     "api:incident-acknowledge": "post-only-regulator-on-a-visible-case",
+    "api:node-change-detail": "firm-a-or-regulators-api",
+    "api:node-change-approve": "post-only-regulator-on-a-visible-case",
+    "api:node-change-refuse": "post-only-regulator-on-a-visible-case",
     # Pages: lists and dashboards, scoped to the user.
     "dashboard": "signed-in",
     "queue": "regulators-else-redirect",
@@ -287,6 +298,9 @@ RULES = {
     "case-monitoring-rules": "regulator-on-a-visible-case",
     "case-monitoring-summary": "post-only-regulator-on-a-visible-case",
     "incident-acknowledge": "post-only-regulator-on-a-visible-case",
+    # A firm's endpoint change on a node of Firm A's case: case officers decide it.
+    "node-change-approve": "post-only-regulator-on-a-visible-case",
+    "node-change-refuse": "post-only-regulator-on-a-visible-case",
 }
 
 

@@ -84,7 +84,7 @@ def test_it_offers_only_the_firms_own_projects_and_nodes(people, as_user, projec
     other_node = firms.save_node(
         people.firm_b,
         actor=people.bella,
-        fields={"label": "b-node", "endpoint_url": "http://10.9.9.9:8545"},
+        fields={"label": "b-node", "endpoint_url": "https://b-node.firm-b.test:8545"},
     )
     client = as_user("alice")
     page = client.get(reverse("application-new"))

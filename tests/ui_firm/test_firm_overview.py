@@ -67,7 +67,7 @@ def test_a_user_of_two_firms_picks_the_firm(people, as_user, project_a):
     assert client.get(reverse("member-invite"), {"firm": people.firm_b.pk}).status_code == 403
     response = client.post(
         f"{reverse('node-new')}?firm={people.firm_b.pk}",
-        {"label": "b-validator", "endpoint_url": "http://10.0.0.7:8545"},
+        {"label": "b-validator", "endpoint_url": "https://b-validator.firm-b.test:8545"},
     )
     assert response.status_code == 302
     assert response["Location"] == f"{reverse('nodes')}?firm={people.firm_b.pk}"

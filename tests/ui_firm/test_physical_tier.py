@@ -89,7 +89,8 @@ def test_it_refuses_changing_a_node_to_an_ftp_endpoint(node_a, as_user):
 def test_it_refuses_a_second_node_with_the_same_label(node_a, as_user):
     before = Node.objects.count()
     response = as_user("alice").post(
-        reverse("node-new"), {"label": "validator-1", "endpoint_url": "http://10.0.0.9:8545"}
+        reverse("node-new"),
+        {"label": "validator-1", "endpoint_url": "https://node-9.firm-a.test:8545"},
     )
     assert response.status_code == 400
     assert response.context["form"].non_field_errors()
@@ -216,7 +217,7 @@ def test_it_refuses_the_firm_pages_to_a_regulator(people, as_user, node_a):
     assert page.status_code == 403
     assert reverse("firm-list").encode() in page.content
     response = client.post(
-        reverse("node-new"), {"label": "x", "endpoint_url": "http://10.0.0.1:8545"}
+        reverse("node-new"), {"label": "x", "endpoint_url": "https://x.firm-a.test:8545"}
     )
     assert response.status_code == 403
     assert client.get(reverse("node-edit", args=[node_a.pk])).status_code == 403
