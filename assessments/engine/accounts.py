@@ -13,6 +13,7 @@ is exactly gasUsed * gasPrice, and they commit to the chain id.
 
 from __future__ import annotations
 
+import datetime
 import secrets
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -30,7 +31,25 @@ TRANSFER_GAS = 21_000
 
 
 class FundingFailed(EngineError):
-    """The faucet could not fund the test accounts (too poor, or its transactions failed)."""
+    """The faucet could not fund the test accounts (too poor, or its transactions failed).
+
+    ``kind`` says whose fault it is. ``"setup"``: the faucet key or its balance, the
+    caller's problem. ``"not_mined"``: the node took the funding transactions but included
+    none or only some of them (``stalled`` tells whether any block was produced at all);
+    ``"reverted"``: they were mined but failed. Those two are faults of the system under
+    test: a suite records them as a failed check with ``str(exc)`` as its message and
+    ``evidence`` beside it, instead of raising.
+    """
+
+    def __init__(self, message: str, *, kind: str = "setup", evidence: dict | None = None):
+        super().__init__(message)
+        self.kind = kind
+        self.evidence = evidence or {}
+
+    @property
+    def of_the_system(self) -> bool:
+        """True when the system under test caused it (not mined, or reverted)."""
+        return self.kind in ("not_mined", "reverted")
 
 
 @dataclass(frozen=True)
@@ -204,6 +223,8 @@ def fund(
         sign(faucet, nonce=nonce + i, chain_id=chain, gas_price=price, to=a, value=amount)
         for i, a in enumerate(addresses)
     ]
+    start_height = _head(rpc)
+    started = time.monotonic()
     # One request each, in nonce order: a node may process a batch in any order, and one
     # that mines each transaction at once refuses a nonce that arrives early.
     for tx in txs:
@@ -212,12 +233,90 @@ def fund(
         except RpcError as exc:
             raise FundingFailed(f"funding {tx.to} was refused: {exc.message}") from None
     receipts = wait_receipts(rpc, [t.hash for t in txs], timeout)
-    failed = [h for h, r in receipts.items() if not succeeded(r)]
-    if failed:
-        raise FundingFailed(f"{len(failed)} funding transactions were not mined successfully")
+    missing = [h for h, r in receipts.items() if r is None]
+    if missing:
+        raise not_mined(rpc, "funding", missing, len(txs), start_height, time.monotonic() - started)
+    reverted = {h: r for h, r in receipts.items() if not succeeded(r)}
+    if reverted:
+        first_hash, first = next(iter(reverted.items()))
+        height = _decimal(first.get("blockNumber"))
+        raise FundingFailed(
+            f"{len(reverted)} of {len(txs)} funding transactions were mined but reverted "
+            f"(status {first.get('status')!r}), the first {first_hash} at height {height}",
+            kind="reverted",
+            evidence={
+                "reverted": [
+                    {"tx": h, "height": _decimal(r.get("blockNumber")), "status": r.get("status")}
+                    for h, r in reverted.items()
+                ]
+            },
+        )
     if ledger is not None:
         ledger.accounts.extend(a for a in addresses if a not in ledger.accounts)
         ledger.funded += amount * len(addresses)
+
+
+def _head(rpc: RpcClient) -> int:
+    return quantity(rpc.call("eth_blockNumber"), "eth_blockNumber", rpc.endpoint)
+
+
+def _decimal(value: Any) -> int | None:
+    """A hex quantity from an answer as a decimal int (None if it is not one)."""
+    try:
+        return int(value, 16) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
+def stall_sentence(rpc: RpcClient, height: int, waited_s: float) -> tuple[str, dict[str, Any]]:
+    """("no block produced for N s since height H (last block at T UTC)", evidence).
+
+    ``waited_s`` is how long the engine watched the head stay at ``height``; T is the
+    block's own timestamp, when the node gives it.
+    """
+    stamp = None
+    try:
+        block = rpc.call("eth_getBlockByNumber", hex(height), False)
+        if isinstance(block, dict):
+            stamp = quantity(block.get("timestamp"), "block timestamp", rpc.endpoint)
+    except EngineError:
+        pass  # the sentence says the time is unknown
+    when = "unknown"
+    if stamp is not None:
+        moment = datetime.datetime.fromtimestamp(stamp, datetime.UTC)
+        when = f"{moment:%Y-%m-%d %H:%M:%S} UTC"
+    sentence = (
+        f"no block produced for {waited_s:.0f} s since height {height} (last block at {when})"
+    )
+    evidence = {
+        "stalled_at_height": height,
+        "last_block_time": when,
+        "waited_s": round(waited_s, 3),
+    }
+    return sentence, evidence
+
+
+def not_mined(
+    rpc: RpcClient, what: str, missing: Sequence[str], total: int, start_height: int, waited: float
+) -> FundingFailed:
+    """The error for ``missing`` transactions never included: a stall, or left out of blocks."""
+    try:
+        height = _head(rpc)
+    except EngineError:
+        height = start_height
+    evidence: dict[str, Any] = {"not_mined": list(missing), "sent": total}
+    if height <= start_height:
+        sentence, more = stall_sentence(rpc, height, waited)
+        evidence.update(more, stalled=True)
+        message = f"{sentence}: {len(missing)} of {total} {what} transactions were not mined"
+    else:
+        evidence.update(stalled=False, heights=[start_height + 1, height])
+        message = (
+            f"{len(missing)} of {total} {what} transactions were not included in {waited:.0f} s "
+            f"although blocks {start_height + 1}-{height} were produced "
+            f"(the first missing: {missing[0]})"
+        )
+    return FundingFailed(message, kind="not_mined", evidence=evidence)
 
 
 def sweep(

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import InvalidParameters
+from .guard import Guard, parse_networks
 
 # progress(percent 0-100, message). It may raise ``RunCancelled`` to stop the suite.
 Progress = Callable[[float, str], None]
@@ -24,38 +25,89 @@ class Target:
     ``endpoints`` are the nodes to test; ``allowed`` is the allow-list every request is
     checked against (the case's registered nodes: an endpoint outside it is refused).
     ``faucet_key`` is the private key of a funded account from which suites that send
-    transactions (payment, clearing) fund their own test accounts.
+    transactions (payment, clearing) fund their own test accounts. ``allowed_networks`` are
+    the non-public networks (CIDRs) the endpoints may resolve to; outside them only public
+    addresses are reached (see ``guard``).
     """
 
     endpoints: Sequence[str]
     allowed: Sequence[str]
     faucet_key: str | None = None
     timeout: float = 10.0
+    allowed_networks: Sequence[str] = ()
 
     def __post_init__(self):
         if isinstance(self.endpoints, str) or isinstance(self.allowed, str):
             raise InvalidParameters("endpoints and allowed are lists of URLs, not one string")
         object.__setattr__(self, "endpoints", tuple(self.endpoints))
         object.__setattr__(self, "allowed", tuple(self.allowed))
+        networks = parse_networks(self.allowed_networks)  # a malformed entry fails here
+        object.__setattr__(self, "allowed_networks", tuple(str(n) for n in networks))
         if not self.endpoints:
             raise InvalidParameters("a target needs at least one endpoint")
+
+    def guard(self) -> Guard:
+        """A guard for this target: its allow-list and its permitted networks."""
+        return Guard(self.allowed, allowed_networks=self.allowed_networks)
+
+
+# The four outcomes of a check. Only FAILED counts against the firm's system; INCONCLUSIVE
+# means the evidence cannot decide (too few samples, an interval straddling the bound);
+# NOT_JUDGED means there was nothing to judge.
+PASSED = "passed"
+FAILED = "failed"
+INCONCLUSIVE = "inconclusive"
+NOT_JUDGED = "not_judged"
+OUTCOMES = (PASSED, FAILED, INCONCLUSIVE, NOT_JUDGED)
+# A suite whose own measuring instrument failed judged nothing about the firm.
+INVALID = "invalid"
+
+_FROM_PASSED = {True: PASSED, False: FAILED, None: NOT_JUDGED}
+
+
+def outcome_of(passed: bool | None) -> str:
+    """The outcome a bare ``passed`` value stands for (results stored before outcomes)."""
+    return _FROM_PASSED[passed]
 
 
 @dataclass
 class Check:
-    """One named check. ``passed`` is None when the check could not be judged (no data)."""
+    """One named check and its outcome.
+
+    ``outcome`` is one of ``OUTCOMES``; left None it is derived from ``passed`` (True ->
+    passed, False -> failed, None -> not judged). ``passed`` is then kept consistent with the
+    outcome: True only when passed, False only when failed, None otherwise. ``message`` is
+    the sentence a regulator reads (what, where, how far from the bound; or why nothing was
+    judged). ``instrument`` marks a check of the engine's own measuring instrument, never of
+    the system under test: its failure makes the suite invalid, not failed.
+    """
 
     name: str
-    passed: bool | None
+    passed: bool | None = None
     evidence: dict[str, Any] = field(default_factory=dict)
     description: str = ""
+    outcome: str | None = None
+    message: str = ""
+    instrument: bool = False
+
+    def __post_init__(self):
+        if self.outcome is None:
+            if self.passed not in _FROM_PASSED:
+                raise ValueError(f"passed must be True, False or None, not {self.passed!r}")
+            self.outcome = _FROM_PASSED[self.passed]
+        elif self.outcome not in OUTCOMES:
+            raise ValueError(f"outcome must be one of {OUTCOMES}, not {self.outcome!r}")
+        self.passed = {PASSED: True, FAILED: False}.get(self.outcome)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "name": self.name,
+            "outcome": self.outcome,
             "passed": self.passed,
             "evidence": self.evidence,
             "description": self.description,
+            "message": self.message,
+            "instrument": self.instrument,
         }
 
 
@@ -74,9 +126,33 @@ class SuiteResult:
     finished_at: str = ""
 
     @property
-    def passed(self) -> bool:
-        """True when no check failed (a check that could not be judged does not fail)."""
-        return all(c.passed is not False for c in self.checks)
+    def outcome(self) -> str:
+        """invalid if an instrument check failed; else the worst of the checks' outcomes.
+
+        Order: failed, inconclusive, passed; a suite with no check judged is not_judged,
+        never passed.
+        """
+        outcomes = [c.outcome for c in self.checks]
+        if any(c.instrument and c.outcome == FAILED for c in self.checks):
+            return INVALID
+        for outcome in (FAILED, INCONCLUSIVE, PASSED):
+            if outcome in outcomes:
+                return outcome
+        return NOT_JUDGED
+
+    @property
+    def invalid_reason(self) -> str:
+        """Why the suite is invalid: the failed instrument checks' messages ("" if valid)."""
+        return "; ".join(
+            c.message or f"{c.name} failed"
+            for c in self.checks
+            if c.instrument and c.outcome == FAILED
+        )
+
+    @property
+    def passed(self) -> bool | None:
+        """True when the outcome is passed, False when failed, None otherwise."""
+        return {PASSED: True, FAILED: False}.get(self.outcome)
 
     def check(self, name: str) -> Check:
         for c in self.checks:
@@ -87,6 +163,8 @@ class SuiteResult:
     def to_dict(self) -> dict[str, Any]:
         return {
             "suite": self.suite,
+            "outcome": self.outcome,
+            "invalid_reason": self.invalid_reason,
             "passed": self.passed,
             "parameters": self.parameters,
             "endpoints": self.endpoints,
@@ -99,8 +177,12 @@ class SuiteResult:
         }
 
 
+def _utcnow() -> datetime.datetime:
+    return datetime.datetime.now(datetime.UTC)
+
+
 def _now() -> str:
-    return datetime.datetime.now(datetime.UTC).isoformat(timespec="milliseconds")
+    return _utcnow().isoformat(timespec="milliseconds")
 
 
 class Recorder:
@@ -124,7 +206,12 @@ class Recorder:
         self._t0 = time.monotonic()
 
     def log(self, message: str) -> None:
-        self.result.logs.append(f"[{time.monotonic() - self._t0:8.3f}s] {message}")
+        """Append a line stamped now: the UTC time the event happened and the suite's age."""
+        now = _utcnow()
+        elapsed = time.monotonic() - self._t0
+        self.result.logs.append(
+            f"{now:%H:%M:%S}.{now.microsecond // 1000:03d} UTC [{elapsed:8.3f}s] {message}"
+        )
 
     def progress(self, percent: float, message: str = "") -> None:
         if message:
@@ -132,11 +219,33 @@ class Recorder:
         if self._progress is not None:
             self._progress(max(0.0, min(100.0, percent)), message)
 
-    def check(self, name: str, passed: bool | None, description: str = "", **evidence) -> Check:
-        c = Check(name=name, passed=passed, evidence=evidence, description=description)
+    def check(
+        self,
+        name: str,
+        passed: bool | None = None,
+        description: str = "",
+        *,
+        outcome: str | None = None,
+        message: str = "",
+        instrument: bool = False,
+        **evidence,
+    ) -> Check:
+        """Record a check; ``outcome`` (if given) wins over ``passed``. See ``Check``."""
+        c = Check(
+            name=name,
+            passed=passed,
+            evidence=evidence,
+            description=description,
+            outcome=outcome,
+            message=message,
+            instrument=instrument,
+        )
         self.result.checks.append(c)
-        verdict = {True: "passed", False: "FAILED", None: "not judged"}[passed]
-        self.log(f"check {name}: {verdict}")
+        verdict = c.outcome.replace("_", " ")
+        if c.outcome == FAILED:
+            verdict = "FAILED"
+        kind = "instrument check" if instrument else "check"
+        self.log(f"{kind} {name}: {verdict}" + (f": {message}" if message else ""))
         return c
 
     def finish(self) -> SuiteResult:

@@ -4,11 +4,15 @@ import time
 
 import pytest
 
-from assessments.engine.results import Target
+from assessments.engine.results import FAILED, INVALID, NOT_JUDGED
 from assessments.engine.sender import RawTxSender
 from assessments.engine.suites import clearing
-from tests.engine.conftest import hardhat_key
+from tests.engine.conftest import hardhat_key, start_node, stop_node
+from tests.engine.nodes import local_target
 from tests.engine.sink import Sink
+
+# Judged against time budgets (latency, generator lag): run alone, not beside other tests.
+pytestmark = pytest.mark.serial
 
 # The machine running the tests is shared: allow the generator some scheduling slack
 # except where its lag is what is tested.
@@ -16,7 +20,7 @@ LAG = {"max_generator_lag_s": 0.25}
 
 
 def target(node, key_index):
-    return Target(endpoints=[node.url], allowed=[node.url], faucet_key=hardhat_key(key_index))
+    return local_target(node.url, hardhat_key(key_index))
 
 
 def test_it_clears_a_light_stepped_load(interval_chain):
@@ -102,8 +106,31 @@ def test_generator_lag_beyond_the_bound_invalidates_a_step(interval_chain):
     )
     (step,) = result.metrics["steps"]
     assert step["valid"] is False
-    assert result.check("generator_valid").passed is False
+    check = result.check("generator_valid")
+    assert check.outcome == FAILED and check.instrument
     assert "generator_limit_rate" in result.metrics["saturation"]
+    # The engine's generator fell behind, not the chain: invalid, with the reason.
+    assert result.outcome == INVALID and result.passed is None
+    assert "load generator fell behind its schedule (p99 lag" in result.invalid_reason
+    assert "at 5 tx/s" in check.message
+    assert result.check("all_confirmed").outcome == NOT_JUDGED
+
+
+def test_funding_that_is_never_mined_is_a_named_stall(tmp_path):
+    node = start_node(tmp_path, chain_id=31346, block_ms=0, automine=False)
+    try:
+        height = int(node.rpc("eth_blockNumber"), 16)
+        result = clearing.run(
+            target(node, 3),
+            {"rates": [5], "step_seconds": 1, "confirm_timeout_s": 0.5, "accounts": 2, **LAG},
+        )
+    finally:
+        stop_node(node)
+    check = result.check("funding")
+    assert check.outcome == FAILED
+    assert check.message.startswith(f"no block produced for 30 s since height {height} ")
+    assert "2 of 2 funding transactions were not mined" in check.message
+    assert result.outcome == FAILED and result.metrics.get("steps") is None
 
 
 # --- against a sink that takes every transaction at once ------------------------------------
@@ -112,7 +139,7 @@ SINK_FAUCET = "0x" + "11" * 32  # the sink holds every account rich; nothing is 
 
 
 def sink_target(sink):
-    return Target(endpoints=[sink.url], allowed=[sink.url], faucet_key=SINK_FAUCET)
+    return local_target(sink.url, SINK_FAUCET)
 
 
 def test_every_transaction_is_logged_with_its_schedule_send_and_block(tmp_path):
@@ -173,6 +200,7 @@ def test_a_generator_stall_shows_as_lag_and_invalidates_the_step(monkeypatch):
     assert step["generator_lag_s"]["p99"] > 0.1
     assert step["valid"] is False
     assert result.check("generator_valid").passed is False
+    assert result.outcome == INVALID
     assert step["confirmed"] == 100  # late, not lost
 
 

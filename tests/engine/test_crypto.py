@@ -7,14 +7,14 @@ from eth_account import Account
 from eth_keys import keys
 
 from assessments.engine import ecdsa
-from assessments.engine.results import Target
 from assessments.engine.suites import crypto
-from tests.engine.conftest import hardhat_key
+from tests.engine.conftest import hardhat_key, start_node, stop_node
 from tests.engine.helpers import FakeNode, legacy_tx_with_nonce, result, sign_with_nonce
+from tests.engine.nodes import local_target
 
 
-def target(node):
-    return Target(endpoints=[node.url], allowed=[node.url])
+def target(node, faucet_key=None):
+    return local_target(node.url, faucet_key=faucet_key)
 
 
 def send_transfers(node, key, count):
@@ -98,6 +98,11 @@ def test_it_detects_a_reused_nonce_on_chain_and_proves_it_with_the_key(chain):
 
     assert reuse["recovered_key_sha256"] == hashlib.sha256(key).hexdigest()
     assert key.hex() not in str(result_.to_dict())
+    assert check.message.lower().startswith(f"{account.address.lower()} signed transactions ")
+    assert all(h in check.message for h in hashes)
+    assert check.message.endswith(
+        f"; the private key recovered from the pair belongs to {account.address}"
+    )
     # The signatures themselves are valid: only the nonce reuse fails.
     assert result_.check("signatures_recover").passed is True
 
@@ -113,6 +118,9 @@ def test_it_fails_a_signature_without_replay_protection(chain):
     check = result_.check("replay_protection")
     assert check.passed is False
     assert check.evidence["unprotected"][0]["tx"] == tx_hash
+    assert check.message.startswith(
+        f"transaction {tx_hash} from {account.address.lower()} commits to no chain id"
+    )
     lenient = crypto.run(
         target(chain),
         {"blocks": 0, "transactions": [tx_hash], "require_replay_protection": False},
@@ -172,7 +180,10 @@ def test_it_fails_a_signature_that_does_not_recover_to_the_sender():
         result_ = crypto.run(target(node), {"blocks": 0, "transactions": [tx["hash"]]})
     finally:
         node.close()
-    assert result_.check("signatures_recover").passed is False
+    check = result_.check("signatures_recover")
+    assert check.passed is False
+    assert check.message.startswith(f"transaction {tx['hash']} from {tx['from']} carries ")
+    assert "not to its sender (1 of 1 signatures)" in check.message
 
 
 def test_it_fails_a_high_s_signature():
@@ -187,5 +198,74 @@ def test_it_fails_a_high_s_signature():
         result_ = crypto.run(target(node), {"blocks": 0, "transactions": [tx["hash"]]})
     finally:
         node.close()
-    assert result_.check("low_s").passed is False
+    low_s = result_.check("low_s")
+    assert low_s.passed is False
+    assert low_s.message.startswith(f"transaction {tx['hash']} from {tx['from']} has a high s")
     assert result_.check("signatures_recover").passed is True
+
+
+def quiet_node():
+    """A node whose only block holds no transaction."""
+
+    def answer(request):
+        if isinstance(request, list):
+            return [answer(r) for r in request]
+        if request["method"] == "eth_chainId":
+            return result(request, hex(31337))
+        if request["method"] == "eth_blockNumber":
+            return result(request, "0x0")
+        block = {"number": "0x0", "hash": "0x" + "11" * 32, "parentHash": "0x" + "00" * 32}
+        return result(request, {**block, "timestamp": "0x1", "transactions": []})
+
+    return FakeNode(answer)
+
+
+def test_a_quiet_chain_without_a_faucet_is_not_judged_never_passed():
+    node = quiet_node()
+    try:
+        result_ = crypto.run(target(node), {"blocks": 10})
+    finally:
+        node.close()
+    assert result_.outcome == "not_judged" and result_.passed is None
+    assert result_.to_dict()["outcome"] == "not_judged"
+    for check in result_.checks:
+        assert check.outcome == "not_judged"
+        assert check.message == (
+            "no signature to judge: 0 transaction(s) in the latest 10 blocks, and no faucet "
+            "key to generate signed traffic"
+        )
+
+
+def test_a_quiet_chain_gets_its_own_signed_traffic(interval_chain):
+    faucet = Account.from_key(hardhat_key(11))
+    before = int(interval_chain.rpc("eth_getBalance", faucet.address, "latest"), 16)
+    result_ = crypto.run(
+        target(interval_chain, faucet_key=hardhat_key(11)), {"blocks": 1, "min_signatures": 3}
+    )
+    generated = result_.metrics["generated_transactions"]
+    assert len(generated) == 3
+    assert result_.metrics["signatures_judged"] >= 3
+    assert result_.outcome == "passed", result_.to_dict()["checks"]
+    assert all(c.outcome == "passed" for c in result_.checks)
+    # The transfers are the suite's own test account's, sent back to the faucet.
+    sent = interval_chain.rpc("eth_getTransactionByHash", generated[0])
+    assert sent["to"].lower() == faucet.address.lower()
+    assert sent["from"].lower() != faucet.address.lower()
+    # What was left went back: the faucet paid only fees (five transfers' worth at most).
+    after = int(interval_chain.rpc("eth_getBalance", faucet.address, "latest"), 16)
+    assert before - after < 10**16
+
+
+def test_a_stalled_chain_says_why_nothing_was_judged(tmp_path):
+    node = start_node(tmp_path, chain_id=31352, automine=False)
+    try:
+        node.rpc("evm_setIntervalMining", 0)
+        result_ = crypto.run(
+            target(node, faucet_key=hardhat_key(1)), {"blocks": 5, "traffic_timeout_s": 2}
+        )
+    finally:
+        stop_node(node)
+    assert result_.outcome == "not_judged"
+    message = result_.check("signatures_recover").message
+    assert message.startswith("no signature to judge: 0 transaction(s) in the latest 5 blocks")
+    assert "funding its own traffic failed within 2 s" in message

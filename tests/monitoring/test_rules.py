@@ -60,7 +60,7 @@ def test_only_final_heights_can_fork():
     assert rules([probe], finality_depth=2) == []
     probe[1]["final"] = {"height": 10, "hash": "0xf1"}
     (alert,) = monitoring.alerts([probe], {"finality_depth": 2})
-    assert alert == {"rule": "fork", "height": 10, "hashes": {"n1": "0xf0", "n2": "0xf1"}}
+    assert alert["height"] == 10 and alert["hashes"] == {"n1": "0xf0", "n2": "0xf1"}
     # The genesis block is final however young the chain.
     young = [
         sample("n1", 0, 1, "0xa1", final={"height": 0, "hash": "0x00"}),

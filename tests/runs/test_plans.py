@@ -48,7 +48,8 @@ def test_the_defaults_keep_a_run_short():
     defaults = plans.default_parameters()
     assert defaults["block"]["observe_seconds"] <= 5
     assert defaults["consensus"]["duration_s"] <= 10
-    assert defaults["payment"]["transfers"] <= 20
+    # Enough transfers for a p99 with a finite 95 % interval (368), sent 50 at a time.
+    assert 368 <= defaults["payment"]["transfers"] <= 10 * defaults["payment"]["accounts"]
     clearing = defaults["clearing"]
     assert len(clearing["rates"]) * clearing["step_seconds"] <= 10
 

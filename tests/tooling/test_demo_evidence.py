@@ -19,6 +19,9 @@ from assessments.reports.models import ReportStatus
 from sandbox_portal.audit.models import AuditEvent
 from tests.conftest import advance
 
+# Judged against time budgets (latency, generator lag): run alone, not beside other tests.
+pytestmark = pytest.mark.serial
+
 ADMITTED = "Real-time merchant payments"
 IN_TESTING = "Intraday netting for merchant acquirers"
 PAYMENT_PLAN = ["block", "crypto", "consensus", "payment", "monitoring"]
@@ -67,13 +70,14 @@ def test_with_the_reference_node_the_admitted_case_is_evaluated_on_real_runs(db,
     assert run.targets == [
         {"id": case.nodes.get().pk, "label": "reference-node", "endpoint": reference_node.url}
     ]
-    assert run.parameters["payment"]["max_p99_latency_s"] == 2.0
-    assert run.parameters["payment"]["max_p99_finality_s"] == 2.0
+    # The bounds are derived from the node's block interval, not fixed by the demo.
+    assert run.parameters["payment"].get("max_p99_latency_s") is None
+    assert run.parameters["payment"]["transfers"] == 400
     suites = {s.suite: s for s in run.suite_runs.all()}
     assert all(s.passed for s in suites.values())
     payment = suites["payment"].result
-    assert payment["metrics"]["transfers"]["succeeded"] == 10
-    assert payment["metrics"]["receipt_latency_s"]["p99"] <= 2.0
+    assert payment["metrics"]["transfers"]["succeeded"] == 400
+    assert payment["metrics"]["receipt_latency_s"]["p99"] <= 2.5
     assert suites["crypto"].result["metrics"]["signatures_judged"] > 0
     assert f"test run {run.pk} of {case.reference}" in output
     assert "passed" in output
@@ -85,7 +89,7 @@ def test_with_the_reference_node_the_admitted_case_is_evaluated_on_real_runs(db,
     missing = {p for p in not_assessed(evaluation) if p.startswith(TECHNICAL_LAYERS)}
     assert missing == NEEDS_MORE_THAN_ONE_NODE | NEEDS_LONG_MONITORING
     scored = evaluation.inputs["values"]
-    assert scored["payment.metrics.receipt_latency_s.p99"] <= 2.0
+    assert scored["payment.metrics.receipt_latency_s.p99"] <= 2.5
     assert scored["payment.checks.double_spend"] is True
     assert scored["crypto.checks.signatures_recover"] is True
     level = AuditEvent.objects.get(application_id=case.pk, action="application.set_achieved_level")

@@ -5,14 +5,24 @@ then compares the nodes' blocks at the heights all of them hold as final (at lea
 ``finality_depth`` below the lowest head). Guarantees these checks:
 
 - ``safety``: no two nodes hold different blocks at one final height. A violation is
-  reported with the height and each node's hash, and the lowest height at which the nodes
-  diverge (their fork point). Needs two endpoints; with one it is not judged.
+  reported fork point first (the lowest height at which the nodes hold different blocks,
+  found by bisection), naming the diverging node(s) against the majority (or an even split
+  with no majority), then the compared height and each node's hash. Needs two endpoints;
+  with one it is not judged.
 - ``same_chain_id``: every node reports the same eth_chainId.
 - ``height_lag``: the highest and lowest heads, read at the same moment, are never more
   than ``max_height_lag`` blocks apart.
 - ``reorgs``: no node replaced a block it had shown as its head (or the parent of it) by
   one deeper than ``max_reorg_depth`` (0: a BFT chain never reorganises).
 - ``availability``: each node answered at least ``min_availability`` of the polls.
+- ``head_progress`` (liveness): every node's head advances over the window. A node that
+  stays at one height for a window at least ``stall_intervals`` block intervals long fails,
+  named with its height; a shorter window leaves a node that did not move not judged. The
+  block interval is ``expected_interval_s`` when given, else the chain's own recent pace
+  (the mean interval of the 20 blocks below the highest head).
+
+Heights are decimal in evidence and messages; each failed check's message names the node,
+the height and how far from the bound.
 """
 
 from __future__ import annotations
@@ -24,7 +34,18 @@ from dataclasses import dataclass
 from ..errors import EngineError
 from ..results import Progress, Recorder, SuiteResult, Target, parse_parameters, require
 from ..rpc import RpcClient, quantity
-from .common import checked_block, client, number_of
+from .common import (
+    checked_block,
+    client,
+    fork_point,
+    fork_sentence,
+    names,
+    number_of,
+    recent_interval,
+    seconds,
+    short,
+    split,
+)
 
 MAX_REORG_WALK = 128
 
@@ -45,6 +66,10 @@ class ConsensusParameters:
     """Deepest acceptable reorganisation, in blocks."""
     min_availability: float = 0.95
     """Smallest acceptable share of polls each node must answer."""
+    expected_interval_s: float | None = None
+    """The block time the network claims; None takes the chain's recent pace."""
+    stall_intervals: float = 5.0
+    """Block intervals a node's head may stand still before it counts as stalled."""
 
     def validate(self) -> None:
         require(0 <= self.duration_s <= 24 * 3600, "duration_s must be 0-86400")
@@ -54,6 +79,11 @@ class ConsensusParameters:
         require(self.max_height_lag >= 0, "max_height_lag must not be negative")
         require(self.max_reorg_depth >= 0, "max_reorg_depth must not be negative")
         require(0 <= self.min_availability <= 1, "min_availability must be between 0 and 1")
+        require(
+            self.expected_interval_s is None or self.expected_interval_s > 0,
+            "expected_interval_s must be positive",
+        )
+        require(1 <= self.stall_intervals <= 1000, "stall_intervals must be 1-1000")
 
 
 class _Node:
@@ -61,6 +91,7 @@ class _Node:
         self.rpc = rpc
         self.endpoint = rpc.endpoint
         self.seen: dict[int, str] = {}
+        self.first: int | None = None
         self.last: int | None = None
         self.answered = 0
         self.polls = 0
@@ -84,8 +115,10 @@ def run(
             chain_ids = _chain_ids(nodes, pool)
             lags, same_height_forks = _poll(nodes, pool, p, rec)
             rec.progress(80, "comparing final blocks across nodes")
-            violations, fork_point = _compare(nodes, p, same_height_forks)
-        _judge(nodes, chain_ids, lags, violations, fork_point, p, rec)
+            violations, fork = _compare(nodes, p, same_height_forks)
+        interval = p.expected_interval_s or _pace(nodes)
+        _judge(nodes, chain_ids, lags, violations, fork, p, rec)
+        _judge_progress(nodes, interval, p, rec)
     finally:
         for node in nodes:
             node.rpc.close()
@@ -117,6 +150,7 @@ def _poll(nodes, pool, p: ConsensusParameters, rec: Recorder):
     forks: dict[int, dict[str, str]] = {}
     start = time.monotonic()
     rec.progress(0, f"polling {len(nodes)} node(s) for {p.duration_s:g} s")
+    worst: dict | None = None
     while True:
         t = round(time.monotonic() - start, 3)
         heads = list(pool.map(_latest, nodes))
@@ -128,20 +162,30 @@ def _poll(nodes, pool, p: ConsensusParameters, rec: Recorder):
             node.answered += 1
             n = number_of(block, node.endpoint)
             node.heads.append([t, n])
+            if node.first is None:
+                node.first = n
             _track(node, n, block, t)
             by_height.setdefault(n, {})[node.endpoint] = block["hash"]
         for n, hashes in by_height.items():
             if len(set(hashes.values())) > 1:
                 forks.setdefault(n, hashes)
-        answered = [number_of(b, "") for b in heads if b is not None]
+        answered = [
+            (number_of(b, node.endpoint), node.endpoint)
+            for node, b in zip(nodes, heads, strict=True)
+            if b is not None
+        ]
         if len(answered) > 1:
-            lags.append([t, max(answered) - min(answered)])
+            (low, behind), (high, ahead) = min(answered), max(answered)
+            lags.append([t, high - low])
+            if worst is None or high - low > worst["lag"]:
+                worst = {"lag": high - low, "at_s": t, "ahead": ahead, "height_ahead": high}
+                worst.update(behind=behind, height_behind=low)
         elapsed = time.monotonic() - start
         rec.progress(75 * min(1.0, elapsed / p.duration_s) if p.duration_s else 75)
         if elapsed >= p.duration_s:
             break
         time.sleep(min(p.poll_interval_s, max(0.0, p.duration_s - elapsed)))
-    return lags, forks
+    return (lags, worst), forks
 
 
 def _track(node: _Node, n: int, block: dict, t: float) -> None:
@@ -222,24 +266,34 @@ def _compare(nodes, p: ConsensusParameters, forks: dict[int, dict[str, str]]):
         present = {e: v for e, v in table[h].items() if v is not None}
         if len(set(present.values())) > 1:
             violations.append({"height": h, "hashes": present})
-    fork_point = _fork_point(nodes, violations[0]["height"]) if violations else None
-    return violations, fork_point
+    if not violations:
+        return violations, None
+    point = fork_point(lambda h: _differ(nodes, h), violations[0]["height"])
+    at_point = _hashes_at(nodes, [point])[point]
+    fork = {"fork_point": point, **split(at_point), "fork_point_hashes": at_point}
+    return violations, fork
 
 
-def _fork_point(nodes, diverged: int) -> int:
-    """The lowest height at which the nodes hold different blocks (binary search)."""
-    low, high = 0, diverged  # invariant: nodes diverge at ``high``
-    while low < high:
-        mid = (low + high) // 2
-        present = {v for v in _hashes_at(nodes, [mid])[mid].values() if v is not None}
-        if len(present) > 1:
-            high = mid
-        else:
-            low = mid + 1
-    return high
+def _differ(nodes, height: int) -> bool:
+    present = {v for v in _hashes_at(nodes, [height])[height].values() if v is not None}
+    return len(present) > 1
 
 
-def _judge(nodes, chain_ids, lags, violations, fork_point, p: ConsensusParameters, rec: Recorder):
+def _pace(nodes) -> float | None:
+    """The chain's recent block interval, read from the node with the highest head."""
+    answered = [n for n in nodes if n.last is not None]
+    if not answered:
+        return None
+    leader = max(answered, key=lambda n: n.last)
+    try:
+        return recent_interval(leader.rpc, leader.last)
+    except EngineError as exc:
+        leader.errors.append(str(exc))
+        return None
+
+
+def _judge(nodes, chain_ids, lag_record, violations, fork, p: ConsensusParameters, rec: Recorder):
+    lags, worst = lag_record
     reorgs = [dict(r, endpoint=n.endpoint) for n in nodes for r in n.reorgs]
     lag_values = [lag for _, lag in lags]
     availability = {n.endpoint: (n.answered / n.polls if n.polls else 0.0) for n in nodes}
@@ -249,11 +303,12 @@ def _judge(nodes, chain_ids, lags, violations, fork_point, p: ConsensusParameter
             "nodes": [n.endpoint for n in nodes],
             "chain_ids": chain_ids,
             "heads": {n.endpoint: n.last for n in nodes},
+            "first_heads": {n.endpoint: n.first for n in nodes},
             "polls": max((n.polls for n in nodes), default=0),
             "max_height_lag": max(lag_values, default=0),
             "mean_height_lag": round(sum(lag_values) / len(lag_values), 3) if lag_values else 0,
             "safety_violations": len(violations),
-            "fork_point": fork_point,
+            "fork_point": fork["fork_point"] if fork else None,
             "reorgs": len(reorgs),
             "deepest_reorg": deepest,
             "availability": availability,
@@ -262,40 +317,152 @@ def _judge(nodes, chain_ids, lags, violations, fork_point, p: ConsensusParameter
     )
     rec.result.charts.update({"heads": {n.endpoint: n.heads for n in nodes}, "height_lag": lags})
     multi = len(nodes) > 1
-    first = violations[0] if violations else None
-    rec.check(
-        "safety",
-        (not violations) if multi and any(n.last is not None for n in nodes) else None,
-        "no two nodes hold different blocks at one final height",
-        violations=violations[:20],
-        height=first["height"] if first else None,
-        hashes=first["hashes"] if first else None,
-        fork_point=fork_point,
-    )
+    _judge_safety(nodes, violations, fork, multi, rec)
     known = {c for c in chain_ids.values() if c is not None}
+    ids_message = "one endpoint: nothing to compare" if not multi else ""
+    if len(known) > 1:
+        ids_message = "the nodes report different chain ids: " + ", ".join(
+            f"{e} reports {c}" for e, c in chain_ids.items() if c is not None
+        )
     rec.check(
         "same_chain_id",
         len(known) <= 1 if multi else None,
         "every node reports the same chain id",
+        message=ids_message,
         chain_ids=chain_ids,
     )
+    lag_ok = (max(lag_values) <= p.max_height_lag) if lag_values else None
+    lag_message = "" if lag_values else "fewer than two nodes answered the same poll"
+    if lag_ok is False and worst is not None:
+        lag_message = (
+            f"{worst['at_s']:g} s into the window {worst['behind']} was at height "
+            f"{worst['height_behind']}, {worst['lag']} blocks behind {worst['ahead']} at "
+            f"{worst['height_ahead']}: above the bound of {p.max_height_lag} by "
+            f"{worst['lag'] - p.max_height_lag}"
+        )
     rec.check(
         "height_lag",
-        (max(lag_values) <= p.max_height_lag) if lag_values else None,
+        lag_ok,
         f"the heads are never more than {p.max_height_lag} blocks apart",
+        message=lag_message,
         max_lag=max(lag_values, default=None),
         bound=p.max_height_lag,
+        worst=worst,
     )
+    reorg_message = ""
+    if deepest > p.max_reorg_depth:
+        r = max(reorgs, key=lambda r: r["depth"])
+        reorg_message = (
+            f"{r['endpoint']} replaced its block at height {r['height']} "
+            f"({short(r['old_hash'])} by {short(r['new_hash'])}) {r['at_s']:g} s into the "
+            f"window, {r['depth']} block(s) deep: above the bound of {p.max_reorg_depth} "
+            f"by {r['depth'] - p.max_reorg_depth}"
+        )
     rec.check(
         "reorgs",
         deepest <= p.max_reorg_depth,
         f"no reorganisation deeper than {p.max_reorg_depth} blocks",
+        message=reorg_message,
         reorgs=reorgs[:20],
         bound=p.max_reorg_depth,
     )
+    short_of = {e: a for e, a in availability.items() if a < p.min_availability}
+    polls = {n.endpoint: n.polls for n in nodes}
     rec.check(
         "availability",
-        all(a >= p.min_availability for a in availability.values()),
+        not short_of,
         f"every node answered at least {p.min_availability:.0%} of the polls",
+        message="; ".join(
+            f"{e} answered {a:.0%} of {polls[e]} polls, below {p.min_availability:.0%} by "
+            f"{p.min_availability - a:.0%}"
+            for e, a in short_of.items()
+        ),
         availability=availability,
+    )
+
+
+def _judge_safety(nodes, violations, fork, multi: bool, rec: Recorder) -> None:
+    first = violations[0] if violations else None
+    judged = multi and any(n.last is not None for n in nodes)
+    message = "" if judged else "one endpoint: nothing to compare"
+    evidence: dict = {}
+    if fork is not None:
+        # The fork point leads: it is where the chains parted, whatever height was compared.
+        evidence = {
+            "fork_point": fork["fork_point"],
+            "diverging": fork["diverging"],
+            "majority": fork["majority"],
+            "fork_point_hashes": fork["fork_point_hashes"],
+        }
+        message = fork_sentence(fork["fork_point"], fork)
+        if first and first["height"] != fork["fork_point"]:
+            message += f"; they still differ at the compared height {first['height']}"
+    elif first:
+        evidence = {"fork_point": None}
+    rec.check(
+        "safety",
+        (not violations) if judged else None,
+        "no two nodes hold different blocks at one final height",
+        message=message,
+        **evidence,
+        height=first["height"] if first else None,
+        hashes=first["hashes"] if first else None,
+        violations=violations[:20],
+    )
+
+
+def _judge_progress(nodes, interval: float | None, p: ConsensusParameters, rec: Recorder) -> None:
+    """Every node's head advances over the window; a node that stands still is named."""
+    watched = [n for n in nodes if n.answered >= 2 and n.first is not None]
+    moved = [n for n in watched if n.last > n.first]
+    still = [n for n in watched if n.last <= n.first]
+    window = p.stall_intervals * interval if interval else None
+    long_enough = window is not None and p.duration_s >= window
+    rec.result.metrics.update(
+        {
+            "block_interval_basis_s": round(interval, 3) if interval else None,
+            "stall_window_s": round(window, 3) if window else None,
+            "stalled_nodes": [n.endpoint for n in still] if long_enough else [],
+        }
+    )
+    progress = {n.endpoint: {"from": n.first, "to": n.last} for n in nodes}
+    if not watched:
+        outcome, message = None, "no node answered two polls: nothing to compare"
+    elif not still:
+        outcome, message = True, ""
+    elif not long_enough:
+        basis = (
+            "the block interval is unknown"
+            if window is None
+            else (
+                f"the stall window is {p.stall_intervals:g} intervals of {seconds(interval)}, "
+                f"{seconds(window)}"
+            )
+        )
+        outcome = None
+        message = (
+            f"{names([n.endpoint for n in still])} did not advance in the "
+            f"{p.duration_s:g} s window, too short to call a stall ({basis})"
+        )
+    else:
+        outcome = False
+        stood = "; ".join(f"{n.endpoint} stayed at height {n.last}" for n in still)
+        message = f"stalled: {stood} for the whole {p.duration_s:g} s window"
+        if moved:
+            message += "; meanwhile " + "; ".join(
+                f"{n.endpoint} advanced from {n.first} to {n.last}" for n in moved
+            )
+        message += (
+            f" (a block every {seconds(interval)} was expected; the stall window is "
+            f"{p.stall_intervals:g} intervals, {seconds(window)})"
+        )
+    rec.check(
+        "head_progress",
+        outcome,
+        "every node's head advances over the observation window",
+        message=message,
+        stalled=[n.endpoint for n in still] if outcome is False else [],
+        progress=progress,
+        window_s=p.duration_s,
+        stall_window_s=round(window, 3) if window else None,
     )

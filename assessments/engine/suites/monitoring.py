@@ -20,11 +20,19 @@ first):
   series, or from the sample's ``head_since`` when the caller keeps the time the head was
   first seen);
 - ``fork``: in the latest probe, two endpoints hold different blocks at one finalized
-  height (at most the lowest head minus ``finality_depth``);
+  height (at most the lowest head minus ``finality_depth``). The alert names the fork
+  point (the lowest height where the nodes differ: found by the probe by bisection, else
+  the lowest compared height) as ``height``, and in ``hashes`` only the diverging node(s):
+  those outside the majority, or every node when there is no majority (an even split);
+  ``majority``, ``majority_hash`` and ``compared_height`` complete it;
 - ``reorg``: a block the endpoint reported earlier was replaced, and the replaced part of
   its chain is deeper than ``max_reorg_depth`` blocks.
 
 ``run`` is the suite form: one probe, judged by the same rules.
+
+When the probe's finalized blocks differ, it bisects the heights below to find where the
+nodes' chains parted and puts it on each answering sample as ``fork_point`` (``{"height",
+"hash"}``).
 """
 
 from __future__ import annotations
@@ -38,7 +46,15 @@ from typing import Any
 from ..errors import EngineError, RpcError
 from ..results import Progress, Recorder, SuiteResult, Target, parse_parameters, require
 from ..rpc import RpcClient, quantity
-from .common import checked_block, client, number_of, timestamp_of
+from .common import (
+    checked_block,
+    client,
+    fork_point,
+    fork_sentence,
+    number_of,
+    split,
+    timestamp_of,
+)
 
 # Heights re-read per endpoint to notice a reorganisation, at most.
 MAX_KNOWN_HEIGHTS = 32
@@ -118,6 +134,7 @@ def probe(
                 )
             except EngineError as exc:
                 sample["agreement_error"] = str(exc)
+        _locate_fork(up, clients)
     finally:
         for rpc in clients.values():
             rpc.close()
@@ -154,6 +171,37 @@ def _read_head(rpc: RpcClient, sample: dict[str, Any]) -> dict:
         except EngineError:
             sample["peers"] = None
     return block
+
+
+def _locate_fork(up: list[dict[str, Any]], clients: Mapping[str, RpcClient]) -> None:
+    """Where the nodes' finalized chains parted, by bisection; only when they differ."""
+    finals = {
+        s["endpoint"]: s["final"]["hash"]
+        for s in up
+        if isinstance(s.get("final"), dict) and s["final"].get("hash")
+    }
+    if len(set(finals.values())) < 2:
+        return
+    final = next(s["final"]["height"] for s in up if s["endpoint"] in finals)
+    seen: dict[int, dict[str, str | None]] = {}
+
+    def hashes_at(height: int) -> dict[str, str | None]:
+        if height not in seen:
+            found: dict[str, str | None] = {}
+            for endpoint in finals:
+                block = clients[endpoint].call("eth_getBlockByNumber", hex(height), False)
+                found[endpoint] = block.get("hash") if isinstance(block, dict) else None
+            seen[height] = found
+        return seen[height]
+
+    try:
+        point = fork_point(lambda h: len({v for v in hashes_at(h).values() if v}) > 1, final)
+        at_point = hashes_at(point)
+    except EngineError:
+        return  # the alert falls back on the compared heights
+    for sample in up:
+        if sample["endpoint"] in at_point:
+            sample["fork_point"] = {"height": point, "hash": at_point[sample["endpoint"]]}
 
 
 def _read_agreement(rpc, sample, head, *, common, final, known) -> None:
@@ -279,8 +327,33 @@ def _fork(latest, finality_depth: int) -> dict[str, Any] | None:
     for height in sorted(by_height):
         hashes = by_height[height]
         if len(set(hashes.values())) > 1:
-            return {"rule": "fork", "height": height, "hashes": hashes}
+            return _fork_alert(up, height, hashes)
     return None
+
+
+def _fork_alert(up, compared: int, hashes: dict[str, str]) -> dict[str, Any]:
+    """The fork point and the diverging node(s), from the probe's bisection when it ran."""
+    located = {
+        s["endpoint"]: s["fork_point"]
+        for s in up
+        if isinstance(s.get("fork_point"), dict) and s["endpoint"] in hashes
+    }
+    heights = {f.get("height") for f in located.values()}
+    point = heights.pop() if len(heights) == 1 else None
+    if len(located) == len(hashes) and isinstance(point, int) and 0 <= point <= compared:
+        height = point
+        hashes = {e: f.get("hash") for e, f in located.items()}
+    else:
+        height = compared
+    parted = split(hashes)
+    return {
+        "rule": "fork",
+        "height": height,
+        "hashes": parted["diverging_hashes"],
+        "majority": parted["majority"],
+        "majority_hash": parted["majority_hash"],
+        "compared_height": compared,
+    }
 
 
 def _samples_of(series, endpoint: str):
@@ -334,5 +407,19 @@ def run(
     rec.result.metrics.update({"samples": samples, "alerts": raised})
     for rule in ("node_down", "latency_over_bound", "fork"):
         hits = [a for a in raised if a["rule"] == rule]
-        rec.check(rule, not hits, f"no {rule.replace('_', ' ')} alert", alerts=hits)
+        message = ""
+        if hits and rule == "fork":
+            fork = hits[0]
+            message = fork_sentence(
+                fork["height"],
+                {
+                    "majority": fork["majority"],
+                    "majority_hash": fork["majority_hash"],
+                    "diverging": list(fork["hashes"]),
+                    "diverging_hashes": fork["hashes"],
+                },
+            )
+        rec.check(
+            rule, not hits, f"no {rule.replace('_', ' ')} alert", message=message, alerts=hits
+        )
     return rec.finish()
