@@ -4,10 +4,16 @@ A ``TestRun`` is a job row the Celery worker writes into (status, progress, log)
 shape of a job table: it is created ``queued`` by ``services.start_run``, claimed by the
 worker, and ends ``succeeded``, ``failed`` or ``cancelled``. Each suite of a run has one
 ``SuiteRun`` holding the engine's ``SuiteResult.to_dict()``. Nothing here is ever deleted.
+
+Apart from its job ``status``, each suite and run has an ``outcome`` (``outcomes``): what
+the test found. A run whose job failed may still have passed suites, and a run that
+completed may be invalid (its own instrument misbehaved) rather than failed.
 """
 
 from django.conf import settings
 from django.db import models
+
+from . import outcomes
 
 
 class RunStatus(models.TextChoices):
@@ -19,6 +25,16 @@ class RunStatus(models.TextChoices):
 
 
 FINISHED_STATUSES = (RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.CANCELLED)
+
+
+class Outcome(models.TextChoices):
+    """What a suite or run found, apart from whether its job completed (``status``)."""
+
+    PASSED = outcomes.PASSED, "Passed"
+    FAILED = outcomes.FAILED, "Failed"
+    INCONCLUSIVE = outcomes.INCONCLUSIVE, "Inconclusive"
+    NOT_JUDGED = outcomes.NOT_JUDGED, "Not judged"
+    INVALID = outcomes.INVALID, "Invalid"
 
 
 class TestRun(models.Model):
@@ -63,6 +79,16 @@ class TestRun(models.Model):
     sent_at = models.DateTimeField(
         null=True, blank=True, help_text="When its task message was last sent to the broker."
     )
+    outcome = models.CharField(
+        max_length=20,
+        choices=Outcome.choices,
+        blank=True,
+        help_text="What the run found, set when it ends: invalid if a suite's own "
+        "instrument misbehaved, else failed, inconclusive, passed or not judged.",
+    )
+    invalid_reason = models.TextField(
+        blank=True, help_text="Why the run is invalid: its invalid suites' reasons."
+    )
 
     class Meta:
         ordering = ["-created_at", "-pk"]
@@ -75,12 +101,34 @@ class TestRun(models.Model):
         return self.status in FINISHED_STATUSES
 
     @property
+    def current_outcome(self):
+        """The stored outcome; for a finished run recorded without one, the suites'
+        outcomes combined; "" while the run has not finished."""
+        if self.outcome:
+            return self.outcome
+        if not self.is_finished:
+            return ""
+        return outcomes.combine(s.current_outcome for s in self.suite_runs.all())
+
+    @property
+    def current_invalid_reason(self):
+        if self.invalid_reason or self.outcome:
+            return self.invalid_reason
+        return "; ".join(
+            f"{s.suite}: {s.current_invalid_reason}"
+            for s in self.suite_runs.all()
+            if s.current_outcome == outcomes.INVALID
+        )
+
+    @property
+    def outcome_label(self):
+        return outcomes.LABELS.get(self.current_outcome, "")
+
+    @property
     def passed(self):
-        """True or False once every suite has a verdict; None while any has none."""
-        verdicts = [s.passed for s in self.suite_runs.all()]
-        if not verdicts or None in verdicts:
-            return None
-        return all(verdicts)
+        """True iff the run passed, False iff it failed; None otherwise (inconclusive,
+        not judged, invalid or not finished)."""
+        return outcomes.passed_of(self.current_outcome)
 
 
 class SuiteRun(models.Model):
@@ -90,6 +138,8 @@ class SuiteRun(models.Model):
     suite = models.CharField(max_length=40)
     status = models.CharField(max_length=20, choices=RunStatus.choices, default=RunStatus.QUEUED)
     passed = models.BooleanField(null=True, blank=True)
+    outcome = models.CharField(max_length=20, choices=Outcome.choices, blank=True)
+    invalid_reason = models.TextField(blank=True)
     result = models.JSONField(default=dict, blank=True)
     error = models.TextField(blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
@@ -103,3 +153,25 @@ class SuiteRun(models.Model):
 
     def __str__(self):
         return f"{self.suite} of test run {self.test_run_id}"
+
+    @property
+    def current_outcome(self):
+        """The stored outcome; for a row recorded without one, read from its result (an
+        old result: from ``passed``), an error with no result counting as failed."""
+        if self.outcome:
+            return self.outcome
+        if self.status == RunStatus.CANCELLED:
+            return outcomes.NOT_JUDGED
+        if self.error and not self.result:
+            return outcomes.FAILED
+        return outcomes.suite_outcome(self.result, self.passed)
+
+    @property
+    def current_invalid_reason(self):
+        if self.invalid_reason or self.outcome:
+            return self.invalid_reason
+        return outcomes.suite_invalid_reason(self.result)
+
+    @property
+    def outcome_label(self):
+        return outcomes.LABELS.get(self.current_outcome, "")

@@ -20,7 +20,7 @@ from applications.models import State
 from applications.services.common import IllegalTransition
 from sandbox_portal.audit.services import record
 
-from . import plans
+from . import outcomes, plans
 from .models import FINISHED_STATUSES, RunStatus, SuiteRun, TestRun
 
 # A case's nodes may be tested while the regulator tests, evaluates or supervises it.
@@ -162,7 +162,8 @@ def cancel_run(run, *, actor):
             run.finished_at = now
             run.error = f"Cancelled by {actor.get_username()} before it started."
             run.current_step = "cancelled"
-            fields += ["status", "finished_at", "error", "current_step"]
+            run.outcome = outcomes.NOT_JUDGED
+            fields += ["status", "finished_at", "error", "current_step", "outcome"]
         run.log += _now_line(f"cancellation requested by {actor.get_username()}")
         run.save(update_fields=[*fields, "log"])
         record(
@@ -271,30 +272,62 @@ def begin_suite(run, suite):
     return suite_run
 
 
-def finish_suite(run, suite, *, result=None, error="", status=None):
-    """Store a suite's result (``SuiteResult.to_dict()``) or the error that stopped it."""
+def finish_suite(run, suite, *, result=None, error="", status=None, outcome=None):
+    """Store a suite's result (``SuiteResult.to_dict()``) or the error that stopped it,
+    with its outcome.
+
+    Guarantees: the outcome is the result's (a result stored without one: from its
+    ``passed``); a suite stopped by an error is ``outcome`` (failed unless the caller says
+    invalid, when the fault was the engine's own, with the error as the reason); a cancelled
+    suite is not judged. ``passed`` is True iff the outcome is passed, False iff failed.
+    """
     if status is None:
         status = RunStatus.FAILED if error else RunStatus.SUCCEEDED
-    passed = result.get("passed") if result and not error else (False if error else None)
     if status == RunStatus.CANCELLED:
-        passed = None
+        outcome = outcomes.NOT_JUDGED
+    elif error:
+        outcome = outcome if outcome in outcomes.RUN_OUTCOMES else outcomes.FAILED
+    else:
+        outcome = outcomes.suite_outcome(result)
+    reason = ""
+    if outcome == outcomes.INVALID:
+        reason = (error or outcomes.suite_invalid_reason(result))[: outcomes.TEXT_LIMIT]
+    passed = outcomes.passed_of(outcome)
     suite_run, _ = SuiteRun.objects.update_or_create(
         test_run=run,
         suite=suite,
         defaults={
             "status": status,
             "passed": passed,
+            "outcome": outcome,
+            "invalid_reason": reason,
             "result": result or {},
             "error": error,
             "finished_at": timezone.now(),
         },
     )
-    verdict = {True: "passed", False: "FAILED", None: "no verdict"}[passed]
-    _append(run.pk, _now_line(f"{suite}: {status}, {verdict}" + (f": {error}" if error else "")))
+    verdict = outcome.replace("_", " ")
+    if outcome in (outcomes.FAILED, outcomes.INVALID):
+        verdict = verdict.upper()
+    detail = error or reason
+    _append(run.pk, _now_line(f"{suite}: {status}, {verdict}" + (f": {detail}" if detail else "")))
     return suite_run
 
 
-def _close(run_id, *, status, actor, error="", action, line):
+def run_outcome(run_id):
+    """``(outcome, invalid_reason)`` of a run from its suites' stored outcomes: invalid if
+    any suite is invalid (with their reasons), else failed if any failed, else inconclusive
+    if any is, else passed if any passed, else not judged."""
+    rows = SuiteRun.objects.filter(test_run_id=run_id).order_by("pk")
+    suites = [(s.suite, s.current_outcome, s.current_invalid_reason) for s in rows]
+    outcome = outcomes.combine(o for _, o, _ in suites)
+    reason = "; ".join(
+        r if r.startswith(f"{s}: ") else f"{s}: {r}" for s, o, r in suites if o == outcomes.INVALID
+    )
+    return outcome, reason[: outcomes.TEXT_LIMIT]
+
+
+def _close(run_id, *, status, actor, error="", action, line, outcome=None, invalid_reason=""):
     now = timezone.now()
     with transaction.atomic():
         run = TestRun.objects.select_for_update().get(pk=run_id)
@@ -307,9 +340,25 @@ def _close(run_id, *, status, actor, error="", action, line):
         run.current_step = line
         if status == RunStatus.SUCCEEDED:
             run.progress = 100
-        run.log += _now_line(line)
+        run.outcome, run.invalid_reason = run_outcome(run_id)
+        if outcome == outcomes.INVALID and run.outcome != outcomes.INVALID:
+            # The run itself could not be carried out by the engine: nothing it holds is a
+            # verdict on the firm.
+            run.outcome, run.invalid_reason = outcome, invalid_reason[: outcomes.TEXT_LIMIT]
+        verdict = run.outcome.replace("_", " ")
+        reason = f": {run.invalid_reason}" if run.invalid_reason else ""
+        run.log += _now_line(line) + _now_line(f"outcome: {verdict}{reason}")
         run.save(
-            update_fields=["status", "finished_at", "error", "current_step", "progress", "log"]
+            update_fields=[
+                "status",
+                "finished_at",
+                "error",
+                "current_step",
+                "progress",
+                "log",
+                "outcome",
+                "invalid_reason",
+            ]
         )
         record(
             actor=actor,
@@ -317,7 +366,13 @@ def _close(run_id, *, status, actor, error="", action, line):
             target=run,
             application_id=run.application_id,
             before=before,
-            after={"status": status, "passed": run.passed, "error": error},
+            after={
+                "status": status,
+                "outcome": run.outcome,
+                "invalid_reason": run.invalid_reason,
+                "passed": run.passed,
+                "error": error,
+            },
             reason=error,
         )
     return run
@@ -334,8 +389,13 @@ def finish(run_id, *, actor):
     )
 
 
-def fail(run_id, error, *, actor):
-    """The run could not be completed; ``error`` says why."""
+def fail(run_id, error, *, actor, invalid=False):
+    """The run could not be completed; ``error`` says why.
+
+    Its outcome is its suites' (``run_outcome``). With ``invalid`` the fault was the
+    engine's own (the target could not be built, the worker kept dying): the run is then
+    invalid with ``error`` as the reason, never failed.
+    """
     return _close(
         run_id,
         status=RunStatus.FAILED,
@@ -343,6 +403,8 @@ def fail(run_id, error, *, actor):
         error=error,
         action="test_run.fail",
         line=f"failed: {error}",
+        outcome=outcomes.INVALID if invalid else None,
+        invalid_reason=error,
     )
 
 
@@ -438,6 +500,7 @@ def requeue_stale(run_id):
         run_id,
         f"the worker stopped answering {run.attempts} times; the run was given up",
         actor=None,
+        invalid=True,
     )
     return "failed"
 
@@ -457,6 +520,7 @@ __all__ = [
     "progress",
     "requeue_stale",
     "run_now",
+    "run_outcome",
     "stale_runs",
     "start_run",
     "stop_cancelled",

@@ -17,10 +17,18 @@ from celery.signals import worker_ready
 from django.conf import settings
 from django.db import connection
 
+from sandbox_portal import outgoing
 from sandbox_portal.accounts.models import User
 
-from . import services
-from .engine import EndpointRefused, EngineError, RunCancelled, Target, run_suite
+from . import outcomes, services
+from .engine import (
+    EndpointRefused,
+    EngineError,
+    InvalidParameters,
+    RunCancelled,
+    Target,
+    run_suite,
+)
 from .models import RunStatus
 
 logger = logging.getLogger(__name__)
@@ -63,6 +71,15 @@ def execute(run_id, actor_id, task_id=None, *, heartbeat=True):
         return "not claimed"
     actor = User.objects.filter(pk=actor_id).first()
     return _Execution(run, actor, heartbeat=heartbeat).run()
+
+
+def _outcome_of(exc):
+    """A suite stopped by an engine error: failed when the node did not answer or answered
+    against the specifications (the system under test), invalid when the engine itself
+    could not test (its guard refused the endpoint, its parameters were unusable)."""
+    if isinstance(exc, EndpointRefused | InvalidParameters):
+        return outcomes.INVALID
+    return outcomes.FAILED
 
 
 def _reason(suite, exc):
@@ -142,10 +159,14 @@ class _Execution:
                 endpoints=[t["endpoint"] for t in run.targets],
                 allowed=list(run.application.nodes.values_list("endpoint_url", flat=True)),
                 faucet_key=settings.ENGINE_FAUCET_KEY or None,
+                allowed_networks=outgoing.allowed_networks(),
             )
         except EngineError as exc:
-            services.fail(run.pk, str(exc), actor=self.actor)
+            services.fail(run.pk, str(exc), actor=self.actor, invalid=True)
             return "failed"
+        # One suite's error never hides another's: it is recorded on that suite and the
+        # remaining suites still run; the run fails (as a job) once all have been tried.
+        errors = []
         for index, suite in enumerate(run.suites):
             if suite in done:
                 continue
@@ -163,23 +184,31 @@ class _Execution:
                 services.stop_cancelled(run.pk)
                 return "cancelled"
             except EngineError as exc:
-                return self._failed(suite, _reason(suite, exc))
+                errors.append(self._suite_error(suite, _reason(suite, exc), _outcome_of(exc)))
+                continue
             except SoftTimeLimitExceeded:
+                # The task's time is up: the hard limit follows, so no further suite starts.
                 limit = settings.ENGINE_SOFT_TIME_LIMIT
-                return self._failed(suite, f"{suite}: time limit of {limit} s exceeded")
+                reason = f"{suite}: time limit of {limit} s exceeded"
+                errors.append(self._suite_error(suite, reason, outcomes.INVALID))
+                break
             except Exception as exc:
                 logger.exception("test run %s: suite %s crashed", run.pk, suite)
-                return self._failed(suite, f"{suite}: internal error ({type(exc).__name__})")
+                reason = f"{suite}: internal error ({type(exc).__name__})"
+                errors.append(self._suite_error(suite, reason, outcomes.INVALID))
+                continue
             self._report(100, "done", force=True, cancellable=False)
             services.finish_suite(run, suite, result=result.to_dict())
+        if errors:
+            services.fail(run.pk, "; ".join(errors), actor=self.actor)
+            return "failed"
         services.finish(run.pk, actor=self.actor)
         return "succeeded"
 
-    def _failed(self, suite, reason):
+    def _suite_error(self, suite, reason, outcome):
         self._flush()
-        services.finish_suite(self.run_row, suite, error=reason)
-        services.fail(self.run_row.pk, reason, actor=self.actor)
-        return "failed"
+        services.finish_suite(self.run_row, suite, error=reason, outcome=outcome)
+        return reason
 
     def _progress(self, percent, message):
         """The engine's progress callback; may be called from the suite's own threads."""

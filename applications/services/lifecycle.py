@@ -281,11 +281,21 @@ def _cited_evaluation(app, evaluation):
     return evaluation
 
 
+def _refuse_admission_on_inconclusive(evaluation, field):
+    """No admission rests on an evaluation with an inconclusive mandatory indicator: a
+    ValidationError on ``field`` says which indicator and why, until it is re-tested."""
+    blockers = evaluation.admission_blockers if evaluation is not None else []
+    if blockers:
+        raise ValidationError({field: [f"{b}." for b in blockers]})
+
+
 def recommend(application, *, actor, recommendation, rationale, evaluation=None):
     """Regulator: evaluation -> recommended, with an outcome and the reasons.
 
     The recommendation cites an issued evaluation of the case (``evaluation``, else the
-    case's latest issued one); above L0 one is required.
+    case's latest issued one); above L0 one is required. An admission (with or without
+    conditions) is refused while the cited evaluation has an inconclusive mandatory
+    indicator, naming it and why.
     """
     with locked_application(application) as app:
         require(actor.is_regulator, "Only a regulator can recommend.")
@@ -295,6 +305,8 @@ def recommend(application, *, actor, recommendation, rationale, evaluation=None)
         if not rationale.strip():
             raise ValidationError("Give the rationale for the recommendation.")
         cited = _cited_evaluation(app, evaluation)
+        if recommendation != DecisionOutcome.REJECT:
+            _refuse_admission_on_inconclusive(cited, "recommendation")
         before = move(app, "recommend")
         app.recommendation = recommendation
         app.recommendation_rationale = rationale.strip()
@@ -321,7 +333,8 @@ def decide(application, *, actor, outcome, rationale, conditions=(), testing_par
 
     Four-eyes: the regulator who recommended the case can never decide it.
     ``conditions`` is a list of ``(text, due_date)``; admission with conditions
-    needs at least one.
+    needs at least one. No admission while the evaluation the recommendation cited has an
+    inconclusive mandatory indicator (a ValidationError names it).
     """
     with locked_application(application) as app:
         require(actor.is_approver, "Only an approver can decide a case.")
@@ -339,6 +352,8 @@ def decide(application, *, actor, outcome, rationale, conditions=(), testing_par
         if outcome != DecisionOutcome.ADMIT_WITH_CONDITIONS and conditions:
             raise ValidationError("Only an admission with conditions carries conditions.")
         _check_conditions(conditions)
+        if outcome != DecisionOutcome.REJECT:
+            _refuse_admission_on_inconclusive(app.recommendation_evaluation, "outcome")
         if testing_parameters is not None and not isinstance(testing_parameters, dict):
             raise ValidationError("Testing parameters must be a set of named values.")
         before = move(app, "decide", OUTCOME_STATE[outcome])

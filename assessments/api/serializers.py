@@ -4,22 +4,79 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from .. import outcomes
 from ..models import SuiteRun, TestRun
 from ..plans import SUITE_ORDER
 
 LOG_TAIL_LINES = 50
 
 
+OUTCOME_HELP = (
+    "passed, failed, inconclusive (the evidence cannot decide) or not_judged (nothing to "
+    "judge); invalid when the engine's own instrument misbehaved. Only failed counts "
+    "against the firm."
+)
+
+
+class CheckOutcomeSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    outcome = serializers.ChoiceField(choices=outcomes.CHECK_OUTCOMES)
+    passed = serializers.BooleanField(allow_null=True)
+    message = serializers.CharField(allow_blank=True)
+    instrument = serializers.BooleanField()
+
+
 class SuiteRunSerializer(serializers.ModelSerializer):
+    outcome = serializers.SerializerMethodField(help_text=OUTCOME_HELP)
+    invalid_reason = serializers.SerializerMethodField()
+    checks = serializers.SerializerMethodField(
+        help_text="Every check's outcome and message (read from passed for results stored "
+        "before outcomes)."
+    )
     result = serializers.JSONField(
         read_only=True,
-        help_text="The engine's result: metrics, checks (name, passed, evidence), charts, logs.",
+        help_text="The engine's result: metrics, checks (name, outcome, passed, message, "
+        "evidence), charts, logs.",
     )
 
     class Meta:
         model = SuiteRun
-        fields = ["suite", "status", "passed", "error", "started_at", "finished_at", "result"]
+        fields = [
+            "suite",
+            "status",
+            "outcome",
+            "invalid_reason",
+            "passed",
+            "error",
+            "started_at",
+            "finished_at",
+            "checks",
+            "result",
+        ]
         read_only_fields = fields
+
+    @extend_schema_field(serializers.ChoiceField(choices=outcomes.RUN_OUTCOMES))
+    def get_outcome(self, suite_run):
+        return suite_run.current_outcome
+
+    @extend_schema_field(OpenApiTypes.STR)
+    def get_invalid_reason(self, suite_run):
+        return suite_run.current_invalid_reason
+
+    @extend_schema_field(CheckOutcomeSerializer(many=True))
+    def get_checks(self, suite_run):
+        checks = (suite_run.result or {}).get("checks")
+        return [
+            {
+                "name": str(c.get("name", "")),
+                "outcome": outcomes.check_outcome(c),
+                "passed": outcomes.passed_of(outcomes.check_outcome(c)),
+                "message": outcomes.check_message(c),
+                "instrument": outcomes.is_instrument(c),
+            }
+            for c in (checks if isinstance(checks, list) else [])
+            if isinstance(c, dict)
+        ]
 
 
 class TargetSerializer(serializers.Serializer):
@@ -33,6 +90,13 @@ class TestRunListSerializer(serializers.ModelSerializer):
     requested_by = serializers.CharField(source="requested_by.username", read_only=True)
     targets = TargetSerializer(many=True, read_only=True)
     suites = serializers.ListField(child=serializers.CharField(), read_only=True)
+    outcome = serializers.CharField(
+        source="current_outcome",
+        read_only=True,
+        help_text=OUTCOME_HELP + " Empty until the run has finished; apart from status, "
+        "which says whether the job completed.",
+    )
+    invalid_reason = serializers.CharField(source="current_invalid_reason", read_only=True)
 
     class Meta:
         model = TestRun
@@ -43,6 +107,8 @@ class TestRunListSerializer(serializers.ModelSerializer):
             "suites",
             "targets",
             "status",
+            "outcome",
+            "invalid_reason",
             "progress",
             "current_step",
             "error",
@@ -80,6 +146,7 @@ class TestRunSerializer(TestRunListSerializer):
 
     @extend_schema_field(serializers.BooleanField(allow_null=True))
     def get_passed(self, run):
+        """True iff the outcome is passed, False iff failed, else None."""
         return run.passed
 
 

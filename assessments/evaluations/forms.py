@@ -14,7 +14,8 @@ class NewEvaluationForm(forms.Form):
         required=False,
         widget=forms.CheckboxSelectMultiple,
         help_text="Finished test runs of this case to take evidence from. Indicators whose "
-        "input none of them provides come out as not assessed.",
+        "input none of them provides come out as not assessed; what an invalid run holds is "
+        "inconclusive.",
     )
     index_model = forms.ModelChoiceField(
         queryset=IndexModel.objects.order_by("name", "-version"),
@@ -30,7 +31,7 @@ class NewEvaluationForm(forms.Form):
         field.queryset = runs
         field.label_from_instance = lambda run: (
             f"Run {run.pk}: {', '.join(run.suites)} ({run.get_status_display().lower()}, "
-            f"{run.finished_at:%d %b %Y %H:%M})"
+            f"{run.outcome_label.lower() or 'no outcome'}, {run.finished_at:%d %b %Y %H:%M})"
         )
         self.fields["test_runs"].initial = [run.pk for run in runs]
         self.fields["index_model"].initial = default_index().pk

@@ -3,7 +3,8 @@
 Source keys, by source kind:
 - ``engine_metric``: ``<suite>.metrics.<path>``, e.g. ``payment.metrics.receipt_latency_s.p99``
 - ``engine_check``: ``<suite>.checks.<check name>``, e.g. ``crypto.checks.signatures_recover``
-  (its ``passed``: True, False, or None when the engine could not judge it)
+  (its outcome: passed True, failed False; inconclusive is its own status; not judged: not
+  assessed; a result stored before outcomes reads from its ``passed``)
 - ``eligibility``: ``eligibility.<criterion>`` (met True, not met False, unclear or pending:
   not assessed), ``eligibility.rubric`` (share of the five criteria met, once all five are
   assessed), ``safeguards.<name>`` (the safeguard is described) and ``safeguards.completeness``
@@ -13,12 +14,13 @@ Source keys, by source kind:
   ``physical.personnel_on_site`` (staff stationed on site).
 
 When several chosen test runs ran the same suite, the most recently finished one that
-produced the value wins.
+produced the value wins; a reading from an invalid run never displaces a valid run's.
 """
 
 from django.db.models.fields.json import KeyTransform
 
 from applications.models import AssessmentOutcome, Criterion, Tier, TierState
+from assessments import outcomes
 
 from . import scoring
 
@@ -75,11 +77,63 @@ def _json_path(field, path):
     return expr
 
 
-def engine_inputs(test_run_ids, keys):
-    """Values of the engine keys among ``keys`` from the chosen runs' suite results.
+def _invalid_runs(test_run_ids):
+    """``{run id: reason}`` of the chosen runs that are invalid (stored outcome, or for a
+    run stored without one, an invalid suite)."""
+    from assessments.models import SuiteRun, TestRun
 
-    Streams the suite runs oldest first and reads only the metric paths it needs (and the
-    list of checks), so memory does not grow with the number of runs.
+    invalid = dict(
+        TestRun.objects.filter(pk__in=test_run_ids, outcome=outcomes.INVALID).values_list(
+            "pk", "invalid_reason"
+        )
+    )
+    rows = (
+        SuiteRun.objects.filter(test_run_id__in=test_run_ids, test_run__outcome="")
+        .annotate(
+            stored_outcome=KeyTransform("outcome", "result"),
+            stored_reason=KeyTransform("invalid_reason", "result"),
+        )
+        .values_list(
+            "test_run_id", "suite", "outcome", "invalid_reason", "stored_outcome", "stored_reason"
+        )
+    )
+    for run_id, suite, outcome, reason, stored, stored_reason in rows.iterator(chunk_size=200):
+        if outcomes.INVALID in (outcome, stored):
+            reason = reason or stored_reason or "its instrument misbehaved"
+            invalid.setdefault(run_id, f"{suite}: {reason}")
+    return invalid
+
+
+def _suite_state(outcome, stored_outcome, passed, checks):
+    """``(outcome, why)`` of one stored suite: why it is inconclusive, if it is."""
+    if outcome not in outcomes.RUN_OUTCOMES:
+        outcome = stored_outcome if stored_outcome in outcomes.RUN_OUTCOMES else None
+    if outcome is None:
+        outcome = outcomes.from_passed(passed)
+    if outcome != outcomes.INCONCLUSIVE:
+        return outcome, ""
+    return outcome, outcomes.undecided_reason({"checks": checks or []})
+
+
+def engine_inputs(test_run_ids, keys):
+    """``(values, sources)`` of the engine keys among ``keys`` whose reading has a value
+    (see ``engine_readings``, which also says which readings cannot decide)."""
+    values, sources, _ = engine_readings(test_run_ids, keys)
+    kept = {key: value for key, value in values.items() if value is not None}
+    return kept, {key: sources[key] for key in kept}
+
+
+def engine_readings(test_run_ids, keys):
+    """Values of the engine keys among ``keys`` from the chosen runs' suite results, and
+    the readings that cannot decide.
+
+    Returns ``(values, sources, inconclusive)``; ``inconclusive`` maps a key to why its
+    reading cannot decide: a check whose outcome is inconclusive, a metric of a suite
+    whose outcome is inconclusive, and anything read from an invalid run (its instrument
+    misbehaved, so it is evidence neither for nor against the firm). A check not judged
+    gives no value (not assessed). A reading from an invalid run never displaces one from
+    a valid run. Streams the suite runs oldest first and reads only the metric paths it
+    needs (and the list of checks), so memory does not grow with the number of runs.
     """
     from assessments.models import SuiteRun
 
@@ -89,9 +143,10 @@ def engine_inputs(test_run_ids, keys):
         section, _, name = tail.partition(".")
         if suite in SUITES and section in ("metrics", "checks") and name:
             wanted.setdefault(suite, []).append((key, section, name))
-    values, sources = {}, {}
+    values, sources, inconclusive = {}, {}, {}
     if not wanted or not test_run_ids:
-        return values, sources
+        return values, sources, inconclusive
+    invalid_runs = _invalid_runs(test_run_ids)
     metric_paths = sorted(
         {name for items in wanted.values() for _, section, name in items if section == "metrics"}
     )
@@ -99,24 +154,61 @@ def engine_inputs(test_run_ids, keys):
     rows = (
         SuiteRun.objects.filter(test_run_id__in=test_run_ids, suite__in=list(wanted))
         .annotate(**{alias: _json_path("result__metrics", p) for p, alias in aliases.items()})
-        .annotate(checks=KeyTransform("checks", "result"))
+        .annotate(
+            checks=KeyTransform("checks", "result"),
+            stored_outcome=KeyTransform("outcome", "result"),
+        )
         .order_by("test_run__finished_at", "test_run_id", "pk")
-        .values_list("pk", "test_run_id", "suite", "checks", *aliases.values())
+        .values_list(
+            "pk",
+            "test_run_id",
+            "suite",
+            "checks",
+            "outcome",
+            "stored_outcome",
+            "passed",
+            *aliases.values(),
+        )
     )
+    from_invalid = set()
     for row in rows.iterator(chunk_size=200):
-        pk, run_id, suite, checks = row[:4]
-        metrics = dict(zip(aliases, row[4:], strict=True))
-        by_name = {}
-        if any(section == "checks" for _, section, _ in wanted[suite]):
-            by_name = {
-                c.get("name"): c.get("passed") for c in (checks or []) if isinstance(c, dict)
-            }
+        pk, run_id, suite, checks, outcome, stored_outcome, passed = row[:7]
+        metrics = dict(zip(aliases, row[7:], strict=True))
+        checks = checks if isinstance(checks, list) else []
+        suite_outcome, undecided = _suite_state(outcome, stored_outcome, passed, checks)
+        by_name = {c.get("name"): c for c in checks if isinstance(c, dict)}
+        invalid = invalid_runs.get(run_id)
         for key, section, name in wanted[suite]:
-            value = metrics.get(name) if section == "metrics" else by_name.get(name)
-            if value is not None:
-                values[key] = value
-                sources[key] = {"test_run": run_id, "suite_run": pk}
-    return values, sources
+            if section == "metrics":
+                value, reason = metrics.get(name), ""
+                if value is not None and suite_outcome == outcomes.INCONCLUSIVE:
+                    reason = f"the {suite} suite of test run {run_id} is inconclusive"
+                    reason += f": {undecided}" if undecided else ""
+            else:
+                check = by_name.get(name)
+                outcome_of_check = outcomes.check_outcome(check) if check else None
+                value = outcomes.passed_of(outcome_of_check)
+                reason = ""
+                if outcome_of_check == outcomes.INCONCLUSIVE:
+                    message = outcomes.check_message(check)
+                    reason = message or f"check {name} of test run {run_id} is inconclusive"
+            if value is None and not reason:
+                continue
+            if invalid:
+                if key in values and key not in from_invalid:
+                    continue
+                reason = f"test run {run_id} is invalid ({invalid}); re-test"
+                from_invalid.add(key)
+            else:
+                from_invalid.discard(key)
+            values[key] = value
+            sources[key] = {"test_run": run_id, "suite_run": pk}
+            if reason:
+                inconclusive[key] = reason[: outcomes.TEXT_LIMIT]
+                sources[key]["outcome"] = outcomes.INCONCLUSIVE
+            else:
+                inconclusive.pop(key, None)
+    return values, sources, inconclusive
 
 
 def case_inputs(application, keys):
@@ -156,11 +248,13 @@ def case_inputs(application, keys):
 
 
 def collect(application, test_run_ids, tree):
-    """Every input the tree reads: ``(values, sources)`` keyed by source key."""
+    """Every input the tree reads: ``(values, sources, inconclusive)`` keyed by source key
+    (``inconclusive``: why a reading cannot decide, see ``engine_readings``)."""
     keys = scoring.needed_keys(tree)
-    values, sources = engine_inputs(test_run_ids, keys)
+    values, sources, inconclusive = engine_readings(test_run_ids, keys)
     for key, value in case_inputs(application, keys).items():
         if key in keys:
             values[key] = value
             sources[key] = {"case": application.reference}
-    return values, sources
+            inconclusive.pop(key, None)
+    return values, sources, inconclusive

@@ -37,6 +37,19 @@ class Rule(models.TextChoices):
     LINEAR = "linear", "Linear between bounds"
 
 
+class Recommendation(models.TextChoices):
+    """What an evaluation recommends: a decision, or a re-test while a mandatory indicator
+    is inconclusive (no admission can rest on it)."""
+
+    ADMIT = DecisionOutcome.ADMIT.value, DecisionOutcome.ADMIT.label
+    ADMIT_WITH_CONDITIONS = (
+        DecisionOutcome.ADMIT_WITH_CONDITIONS.value,
+        DecisionOutcome.ADMIT_WITH_CONDITIONS.label,
+    )
+    REJECT = DecisionOutcome.REJECT.value, DecisionOutcome.REJECT.label
+    RETEST = "retest", "Re-test before admission"
+
+
 class Operator(models.TextChoices):
     LE = "<=", "at most"
     LT = "<", "below"
@@ -247,7 +260,7 @@ class Evaluation(models.Model):
     inputs = models.JSONField(default=dict, blank=True)
     results = models.JSONField(default=dict, blank=True)
     overall_score = models.DecimalField(max_digits=6, decimal_places=2, null=True, blank=True)
-    recommendation = models.CharField(max_length=30, choices=DecisionOutcome.choices)
+    recommendation = models.CharField(max_length=30, choices=Recommendation.choices)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
@@ -277,6 +290,13 @@ class Evaluation(models.Model):
     @property
     def is_issued(self):
         return self.status == EvaluationStatus.ISSUED
+
+    @property
+    def admission_blockers(self):
+        """Why no admission may rest on this evaluation: one sentence per inconclusive
+        mandatory indicator (none for an evaluation scored before outcomes existed)."""
+        blockers = (self.results or {}).get("blockers")
+        return [str(b) for b in blockers] if isinstance(blockers, list) else []
 
     def stored_issued(self):
         if self.pk is None:

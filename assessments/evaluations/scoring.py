@@ -10,11 +10,18 @@ The tree is plain data (the shape ``yaml_io`` reads and writes)::
                                                  "categories", "levels", "pfmi_principle"}]}]}]}
 
 ``inputs`` maps a source key to its value; a key that is absent or None is *not assessed*.
+``inconclusive`` maps a source key to why its reading cannot decide (an engine check or
+suite that was inconclusive, a run whose instrument misbehaved): such an indicator is
+*inconclusive*, neither passed nor failed.
 Guarantees:
-- every applicable indicator scores 0-100 or is "not assessed", never a silent zero;
-- a not-assessed indicator (or a dimension or layer with nothing assessed) is left out of
-  the weighted mean above it, and the remaining weights are renormalised;
-- a failed applicable mandatory indicator always yields ``reject``.
+- every applicable indicator scores 0-100 or is "not assessed" or "inconclusive", never a
+  silent zero;
+- a not-assessed or inconclusive indicator (or a dimension or layer with nothing scored) is
+  left out of the weighted mean above it, and the remaining weights are renormalised;
+- a failed applicable mandatory indicator always yields ``reject``;
+- otherwise an inconclusive applicable mandatory indicator always yields ``retest``, never
+  an admission, with the reason ("Indicator X is inconclusive: ...; re-test before
+  admission"). Only a failed indicator counts against the firm.
 """
 
 from __future__ import annotations
@@ -31,11 +38,14 @@ OPERATORS = ("<=", "<", ">=", ">")
 ADMIT = "admit"
 ADMIT_WITH_CONDITIONS = "admit_with_conditions"
 REJECT = "reject"
+# Not a decision: what the evaluation recommends while a mandatory indicator cannot decide.
+RETEST = "retest"
 
 PASSED = "passed"
 FAILED = "failed"
 NOT_ASSESSED = "not_assessed"
 NOT_APPLICABLE = "not_applicable"
+INCONCLUSIVE = "inconclusive"
 
 DEFAULT_ADMIT_THRESHOLD = 80.0
 DEFAULT_CONDITIONS_THRESHOLD = 60.0
@@ -111,15 +121,31 @@ def weighted_mean(parts):
     return round(sum(s * w for s, w in scored) / total, 4)
 
 
-def recommend(overall, mandatory_failed, mandatory_not_assessed, admit_at, conditions_at):
-    """admit / admit_with_conditions / reject, with the reasons in words.
+def blocker_text(name, reason):
+    """Why an inconclusive mandatory indicator blocks admission, in one sentence."""
+    return f"Indicator {name} is inconclusive: {reason}; re-test before admission"
 
-    A failed mandatory indicator rejects. Admission needs the admit threshold and every
-    mandatory indicator assessed; from the conditions threshold (or at the admit threshold
-    with a mandatory indicator not assessed) it is admission with conditions; below, reject.
+
+def recommend(
+    overall,
+    mandatory_failed,
+    mandatory_not_assessed,
+    admit_at,
+    conditions_at,
+    mandatory_inconclusive=(),
+):
+    """admit / admit_with_conditions / reject / retest, with the reasons in words.
+
+    A failed mandatory indicator rejects. An inconclusive mandatory indicator (``(name,
+    reason)`` pairs) asks for a re-test: no admission until it is decided. Admission needs
+    the admit threshold and every mandatory indicator assessed; from the conditions
+    threshold (or at the admit threshold with a mandatory indicator not assessed) it is
+    admission with conditions; below, reject.
     """
     if mandatory_failed:
         return REJECT, ["mandatory indicator failed: " + ", ".join(mandatory_failed)]
+    if mandatory_inconclusive:
+        return RETEST, [blocker_text(name, reason) for name, reason in mandatory_inconclusive]
     if overall is None:
         return REJECT, ["no applicable indicator could be assessed"]
     if overall >= admit_at and not mandatory_not_assessed:
@@ -138,18 +164,30 @@ def recommend(overall, mandatory_failed, mandatory_not_assessed, admit_at, condi
 
 
 def _group_status(score, parts):
-    """A dimension's or layer's status: scored, not assessed, or not applicable at all."""
+    """A dimension's or layer's status: scored, not assessed, inconclusive (nothing scored
+    and something inconclusive), or not applicable at all."""
     if score is not None:
         return "scored"
     if all(part["status"] == NOT_APPLICABLE for part in parts):
         return NOT_APPLICABLE
+    if any(part["status"] == INCONCLUSIVE for part in parts):
+        return INCONCLUSIVE
     return NOT_ASSESSED
 
 
-def evaluate(tree: dict, inputs: dict, *, category: str | None, level: int | None) -> dict:
+def evaluate(
+    tree: dict,
+    inputs: dict,
+    *,
+    category: str | None,
+    level: int | None,
+    inconclusive: dict | None = None,
+) -> dict:
     """Score the whole tree; returns the results (JSON-ready) described in the module doc."""
+    inconclusive = inconclusive or {}
     not_assessed, mandatory_failed, mandatory_not_assessed = [], [], []
-    counts = {PASSED: 0, FAILED: 0, NOT_ASSESSED: 0, NOT_APPLICABLE: 0}
+    undecided, mandatory_inconclusive = [], []
+    counts = {PASSED: 0, FAILED: 0, INCONCLUSIVE: 0, NOT_ASSESSED: 0, NOT_APPLICABLE: 0}
     layers_out, layer_parts = [], []
     for layer in tree.get("layers", []):
         dims_out, dim_parts = [], []
@@ -160,7 +198,10 @@ def evaluate(tree: dict, inputs: dict, *, category: str | None, level: int | Non
                 key = ind.get("source_key", "")
                 value = inputs.get(key)
                 applicable = applies(ind, category, level)
-                if applicable:
+                if applicable and inconclusive.get(key):
+                    outcome = Scored(None, INCONCLUSIVE, str(inconclusive[key]))
+                    ind_parts.append((None, ind.get("weight", 1)))
+                elif applicable:
                     outcome = score_rule(ind.get("rule") or {}, value)
                     ind_parts.append((outcome.score, ind.get("weight", 1)))
                 else:
@@ -176,11 +217,23 @@ def evaluate(tree: dict, inputs: dict, *, category: str | None, level: int | Non
                             "reason": outcome.note,
                         }
                     )
+                if outcome.status == INCONCLUSIVE:
+                    undecided.append(
+                        {
+                            "path": path,
+                            "name": ind.get("name", ""),
+                            "source_key": key,
+                            "mandatory": bool(ind.get("mandatory")),
+                            "reason": outcome.note,
+                        }
+                    )
                 if applicable and ind.get("mandatory"):
                     if outcome.status == FAILED:
                         mandatory_failed.append(path)
                     elif outcome.status == NOT_ASSESSED:
                         mandatory_not_assessed.append(path)
+                    elif outcome.status == INCONCLUSIVE:
+                        mandatory_inconclusive.append((ind.get("name") or path, outcome.note))
                 inds_out.append(
                     {
                         "code": ind["code"],
@@ -227,7 +280,12 @@ def evaluate(tree: dict, inputs: dict, *, category: str | None, level: int | Non
     admit_at = float(tree.get("admit_threshold", DEFAULT_ADMIT_THRESHOLD))
     conditions_at = float(tree.get("conditions_threshold", DEFAULT_CONDITIONS_THRESHOLD))
     recommendation, reasons = recommend(
-        overall, mandatory_failed, mandatory_not_assessed, admit_at, conditions_at
+        overall,
+        mandatory_failed,
+        mandatory_not_assessed,
+        admit_at,
+        conditions_at,
+        mandatory_inconclusive,
     )
     return {
         "layers": layers_out,
@@ -239,6 +297,13 @@ def evaluate(tree: dict, inputs: dict, *, category: str | None, level: int | Non
         "not_assessed": not_assessed,
         "mandatory_failed": mandatory_failed,
         "mandatory_not_assessed": mandatory_not_assessed,
+        "inconclusive": undecided,
+        "mandatory_inconclusive": [item["path"] for item in undecided if item["mandatory"]],
+        "blockers": [
+            blocker_text(item["name"] or item["path"], item["reason"])
+            for item in undecided
+            if item["mandatory"]
+        ],
     }
 
 

@@ -14,10 +14,12 @@ ValidationError (bad input), and change nothing when they do.
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Max, Prefetch
+from django.db.models.fields.json import KeyTransform
 from django.utils import timezone
 
 from applications.models import Application, State
 from applications.services.common import IllegalTransition
+from assessments import outcomes
 from assessments.models import FINISHED_STATUSES, SuiteRun, TestRun
 from sandbox_portal.audit.services import record
 
@@ -128,9 +130,11 @@ def create_evaluation(application, *, actor, index_model=None, test_run_ids=()):
         run_ids = _chosen_runs(app, test_run_ids)
         index_model = IndexModel.objects.get(pk=index_model.pk)
         tree = yaml_io.tree_of(index_model)
-        values, sources = inputs.collect(app, run_ids, tree)
+        values, sources, inconclusive = inputs.collect(app, run_ids, tree)
         category, level = app.project.category, app.target_level
-        results = scoring.evaluate(tree, values, category=category, level=level)
+        results = scoring.evaluate(
+            tree, values, category=category, level=level, inconclusive=inconclusive
+        )
         lock_index(index_model)
         version = (app.evaluations.aggregate(v=Max("version"))["v"] or 0) + 1
         evaluation = Evaluation.objects.create(
@@ -140,6 +144,7 @@ def create_evaluation(application, *, actor, index_model=None, test_run_ids=()):
             inputs={
                 "values": values,
                 "sources": sources,
+                "inconclusive": inconclusive,
                 "category": category,
                 "target_level": level,
                 "test_runs": run_ids,
@@ -161,6 +166,7 @@ def create_evaluation(application, *, actor, index_model=None, test_run_ids=()):
                 "overall_score": results["overall"],
                 "recommendation": results["recommendation"],
                 "not_assessed": len(results["not_assessed"]),
+                "inconclusive": len(results["inconclusive"]),
             },
         )
     return evaluation
@@ -168,22 +174,47 @@ def create_evaluation(application, *, actor, index_model=None, test_run_ids=()):
 
 def _run_summaries(evaluation):
     # Only the verdicts: a run's stored results can be large, and there may be hundreds.
-    verdicts = Prefetch("suite_runs", queryset=SuiteRun.objects.only("pk", "test_run", "passed"))
+    # A run stored without an outcome reads its suites' (from their "outcome" key, else
+    # from "passed"), so only those keys of the results are loaded.
+    verdicts = Prefetch(
+        "suite_runs",
+        queryset=SuiteRun.objects.annotate(
+            stored_outcome=KeyTransform("outcome", "result"),
+            stored_reason=KeyTransform("invalid_reason", "result"),
+        ).only("pk", "test_run", "suite", "status", "passed", "outcome", "invalid_reason"),
+    )
     runs = (
         evaluation.test_runs.order_by("pk")
         .prefetch_related(verdicts)
-        .only("pk", "suites", "status", "finished_at")
+        .only("pk", "suites", "status", "finished_at", "outcome", "invalid_reason")
     )
-    return [
-        {
-            "id": run.pk,
-            "suites": list(run.suites),
-            "status": run.status,
-            "finished_at": run.finished_at,
-            "passed": run.passed,
-        }
-        for run in runs
-    ]
+    return [{"id": run.pk, **_run_verdict(run)} for run in runs]
+
+
+def _run_verdict(run):
+    """A run's status and outcome for the canonical JSON (``passed`` kept for readers of
+    the format before outcomes: True iff passed, False iff failed)."""
+    outcome, reason = run.outcome, run.invalid_reason
+    if not outcome:
+        suites = []
+        for s in run.suite_runs.all():
+            result = {"passed": s.passed}
+            if s.stored_outcome:
+                result = {"outcome": s.stored_outcome, "invalid_reason": s.stored_reason or ""}
+            suite_outcome = s.outcome or outcomes.suite_outcome(result, s.passed)
+            suites.append(
+                (s.suite, suite_outcome, s.invalid_reason or result.get("invalid_reason"))
+            )
+        outcome = outcomes.combine(o for _, o, _ in suites)
+        reason = "; ".join(f"{n}: {r or ''}" for n, o, r in suites if o == outcomes.INVALID)
+    return {
+        "suites": list(run.suites),
+        "status": run.status,
+        "finished_at": run.finished_at,
+        "passed": outcomes.passed_of(outcome),
+        "outcome": outcome,
+        "invalid_reason": reason,
+    }
 
 
 def canonical_payload(evaluation):

@@ -10,8 +10,9 @@ default index reads:
   (absent when none was: the indicator is then not assessed, never zero);
 - ``monitoring.checks.<rule>`` for each rule (``node_down``, ``fork``,
   ``latency_over_bound``, ``stalled_chain``, ``reorg``): passed when no incident of that
-  rule was open at any time in the period; its evidence lists them. Without any probe in
-  the period a check is not judged.
+  rule was open at any time in the period, else failed with a message naming the first;
+  its evidence lists them. Without any probe in the period a check is not judged (and says
+  so), and a summary with nothing judged is not judged, never passed.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from django.utils import timezone
 
 from applications.models import State
 from applications.services.common import IllegalTransition
+from assessments import outcomes
 from assessments.models import RunStatus, SuiteRun, TestRun
 from sandbox_portal.audit.services import record
 
@@ -116,11 +118,15 @@ def summarise(application, start, end):
     for rule in (Rule.NODE_DOWN, Rule.FORK, Rule.LATENCY, Rule.STALLED_CHAIN, Rule.REORG):
         hits = [i for i in incidents if i.rule == rule]
         passed = (not hits) if samples else None
+        outcome = outcomes.from_passed(passed)
         checks.append(
             {
                 "name": rule.value,
+                "outcome": outcome,
                 "passed": passed,
                 "description": CHECK_DESCRIPTIONS[rule],
+                "message": _message(rule, hits, start, end, samples),
+                "instrument": False,
                 "evidence": {
                     "incidents": len(hits),
                     "listed": [_incident_evidence(i) for i in hits[:EVIDENCE_LIMIT]],
@@ -128,9 +134,12 @@ def summarise(application, start, end):
             }
         )
     now = timezone.now().isoformat(timespec="milliseconds")
+    outcome = outcomes.combine(c["outcome"] for c in checks)
     return {
         "suite": "monitoring",
-        "passed": all(c["passed"] is not False for c in checks),
+        "outcome": outcome,
+        "invalid_reason": "",
+        "passed": outcomes.passed_of(outcome),
         "parameters": {
             "period_start": _iso(start),
             "period_end": _iso(end),
@@ -147,6 +156,23 @@ def summarise(application, start, end):
         "started_at": now,
         "finished_at": now,
     }
+
+
+def _message(rule, hits, start, end, samples):
+    """The sentence a regulator reads for a failed or not judged check ("" when passed)."""
+    if not samples:
+        return (
+            f"not judged: no probe of the case's nodes between {start:%Y-%m-%d %H:%M} and "
+            f"{end:%Y-%m-%d %H:%M} UTC"
+        )
+    if not hits:
+        return ""
+    first = hits[0]
+    nodes = ", ".join(sorted(n.label for n in first.nodes.all())) or "no node recorded"
+    return (
+        f"{len(hits)} {rule.label.lower()} incident{'s' if len(hits) != 1 else ''} in the "
+        f"period; the first opened {first.opened_at:%Y-%m-%d %H:%M:%S} UTC on {nodes}"
+    )
 
 
 def _round(value):
@@ -185,6 +211,7 @@ def record_summary(application, *, actor, start=None, end=None):
             requested_by=actor,
             started_at=finished,
             finished_at=finished,
+            outcome=result["outcome"],
             attempts=1,
             log=f"{finished:%H:%M:%S} monitoring summary recorded by {actor.get_username()}: "
             + result["logs"][0]
@@ -195,6 +222,7 @@ def record_summary(application, *, actor, start=None, end=None):
             test_run=run,
             suite="monitoring",
             status=RunStatus.SUCCEEDED,
+            outcome=result["outcome"],
             passed=result["passed"],
             result=result,
             started_at=finished,

@@ -12,12 +12,14 @@ from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
 from applications.models import Tier
+from assessments import outcomes
 from assessments.ui.results import suite_view
 
 REPORT_SANS = "Report Sans"
 STATUS_LABELS = {
     "passed": "Pass",
     "failed": "Fail",
+    "inconclusive": "Inconclusive",
     "not_assessed": "Not assessed",
     "not_applicable": "Not applicable",
 }
@@ -25,6 +27,7 @@ RECOMMENDATION_LABELS = {
     "admit": "Admit",
     "admit_with_conditions": "Admit with conditions",
     "reject": "Reject",
+    "retest": "Re-test before admission",
 }
 RULE_OPERATORS = {"<=": "≤", "<": "<", ">=": "≥", ">": ">"}
 VALUE_LIMIT = 80
@@ -139,7 +142,8 @@ def dimension_chart(layers, *, width=640, row=22):
 
 
 def evidence(evaluation):
-    """Per test run, per suite: verdict, metrics, checks and charts."""
+    """Per test run, per suite: outcome (and why a run or suite is invalid), metrics,
+    checks with their outcome and message, and charts."""
     runs = []
     for run in evaluation.test_runs.order_by("created_at", "pk").prefetch_related("suite_runs"):
         suites = []
@@ -150,7 +154,16 @@ def evidence(evaluation):
                 for chart in view["charts"]
             ]
             suites.append(view)
-        runs.append({"run": run, "suites": suites})
+        outcome = run.current_outcome
+        runs.append(
+            {
+                "run": run,
+                "suites": suites,
+                "outcome": outcome,
+                "verdict": outcomes.LABELS.get(outcome, "").lower(),
+                "invalid_reason": run.current_invalid_reason,
+            }
+        )
     return runs
 
 
@@ -189,6 +202,8 @@ def context(report, *, signature="", fingerprint="", public_key_pem=""):
         "counts": results.get("counts", {}),
         "thresholds": results.get("thresholds", {}),
         "not_assessed": results.get("not_assessed", []),
+        "inconclusive": results.get("inconclusive", []),
+        "blockers": evaluation.admission_blockers,
         "dimension_chart": dimension_chart(layers),
         "tiers": _tiers(app),
         "decision": decision,

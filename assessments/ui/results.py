@@ -1,8 +1,9 @@
-"""What the run page shows of each suite's result: checks with compact evidence, metrics
-as key/value rows, and the SVG charts."""
+"""What the run page shows of each suite's result: checks with their outcome, message and
+compact evidence, metrics as key/value rows, and the SVG charts."""
 
 import json
 
+from .. import outcomes
 from ..charts import charts_for
 from ..plans import SUITE_LABELS
 
@@ -45,27 +46,36 @@ def _rows(mapping, prefix=""):
     return rows
 
 
-def _verdict(passed):
-    return {True: "passed", False: "failed", None: "not judged"}[passed]
+def _verdict(outcome):
+    """The outcome in words ("not judged"), as the pages and the report print it."""
+    return outcomes.LABELS.get(outcome, "").lower()
+
+
+def check_view(check):
+    """One stored check for display; an old check without an outcome reads from passed."""
+    outcome = outcomes.check_outcome(check)
+    return {
+        "name": check.get("name", ""),
+        "description": check.get("description", ""),
+        "passed": outcomes.passed_of(outcome),
+        "outcome": outcome,
+        "verdict": _verdict(outcome),
+        "message": outcomes.check_message(check),
+        "instrument": outcomes.is_instrument(check),
+        "evidence": _rows(check.get("evidence")),
+    }
 
 
 def suite_view(suite_run):
     result = suite_run.result or {}
-    checks = [
-        {
-            "name": c.get("name", ""),
-            "description": c.get("description", ""),
-            "passed": c.get("passed"),
-            "verdict": _verdict(c.get("passed")),
-            "evidence": _rows(c.get("evidence")),
-        }
-        for c in result.get("checks", [])
-        if isinstance(c, dict)
-    ]
+    checks = [check_view(c) for c in result.get("checks", []) if isinstance(c, dict)]
+    outcome = suite_run.current_outcome
     return {
         "row": suite_run,
         "label": SUITE_LABELS.get(suite_run.suite, suite_run.suite),
-        "verdict": _verdict(suite_run.passed),
+        "outcome": outcome,
+        "verdict": _verdict(outcome),
+        "invalid_reason": suite_run.current_invalid_reason,
         "checks": checks,
         "metrics": _rows(result.get("metrics")),
         "charts": charts_for(suite_run.suite, result),
@@ -74,7 +84,13 @@ def suite_view(suite_run):
 
 def run_context(run):
     suite_runs = sorted(run.suite_runs.all(), key=lambda s: _order(run, s.suite))
-    return {"suite_results": [suite_view(s) for s in suite_runs], "verdict": _verdict(run.passed)}
+    outcome = run.current_outcome
+    return {
+        "suite_results": [suite_view(s) for s in suite_runs],
+        "outcome": outcome,
+        "verdict": _verdict(outcome),
+        "invalid_reason": run.current_invalid_reason,
+    }
 
 
 def _order(run, suite):
