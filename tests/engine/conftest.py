@@ -140,3 +140,37 @@ def narrow_chain(tmp_path_factory):
     )
     yield node
     stop_node(node)
+
+
+@pytest.fixture(scope="module")
+def ganache_chain(tmp_path_factory):
+    """ganache 7.9.2, chain 1337: one block a second; hardhat_key(i) is its account i."""
+    from tests.engine.nodes import NodeStartFailed, start_ganache  # nodes imports this module
+
+    try:
+        node = start_ganache(tmp_path_factory.mktemp("ganache"))
+    except NodeStartFailed as exc:
+        pytest.fail(str(exc), pytrace=False)
+    yield node
+    stop_node(node)
+
+
+# The test nodes listen on 127.0.0.1, which the guard refuses unless a permitted network
+# lists it. Every guard the engine tests build (directly, through a Target or a client)
+# permits it, as OUTGOING_ALLOWED_NETWORKS does for the portal's tests; test_guard.py tests
+# the refusal itself and passes its networks explicitly.
+TEST_ALLOWED_NETWORKS = ("127.0.0.1/32",)
+
+
+@pytest.fixture(autouse=True)
+def _loopback_nodes_allowed(request, monkeypatch):
+    if request.module.__name__.endswith(".test_guard"):
+        return
+    from assessments.engine.guard import Guard
+
+    real_init = Guard.__init__
+
+    def init(self, allowed, resolver=None, cache_seconds=5.0, allowed_networks=()):
+        real_init(self, allowed, resolver, cache_seconds, allowed_networks or TEST_ALLOWED_NETWORKS)
+
+    monkeypatch.setattr(Guard, "__init__", init)
