@@ -25,6 +25,9 @@ from schemathesis.specs.openapi.checks import (
 
 from sandbox_portal.wsgi import application
 
+# Schemathesis's parametrization is not shared out correctly by pytest-xdist: run alone.
+pytestmark = pytest.mark.serial
+
 # Examples per operation and persona; with the schema's operations this is well over
 # 1,000 requests in all, and the module runs in about a minute.
 EXAMPLES_PER_OPERATION = 14
