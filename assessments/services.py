@@ -38,8 +38,9 @@ def can_cancel(user, run):
     return bool(user.is_authenticated and user.is_regulator and not run.is_finished)
 
 
-def _now_line(message):
-    return f"{timezone.now():%H:%M:%S} {message}\n"
+def _now_line(message, at=None):
+    """A log line stamped with ``at`` (when the event happened), or now."""
+    return f"{at or timezone.now():%H:%M:%S} {message}\n"
 
 
 def start_run(application, *, actor, suites, parameters=None, node_ids=None):
@@ -231,8 +232,14 @@ def cancel_requested(run_id):
 
 
 def progress(run_id, percent, step, lines=()):
-    """Write progress (0-100), the current step and new log lines; True when cancelled."""
-    text = "".join(_now_line(line) for line in lines)
+    """Write progress (0-100), the current step and new log lines; True when cancelled.
+
+    A line is a message, stamped now, or ``(when, message)``, stamped with the time the event
+    happened: lines are buffered between writes, and a flush must not re-date them."""
+    text = "".join(
+        _now_line(line[1], at=line[0]) if isinstance(line, tuple) else _now_line(line)
+        for line in lines
+    )
     TestRun.objects.filter(pk=run_id, status=RunStatus.RUNNING).update(
         progress=max(0, min(100, int(percent))),
         current_step=(step or "")[:300],

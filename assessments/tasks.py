@@ -16,6 +16,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from celery.signals import worker_ready
 from django.conf import settings
 from django.db import connection
+from django.utils import timezone
 
 from sandbox_portal import outgoing
 from sandbox_portal.accounts.models import User
@@ -219,7 +220,7 @@ class _Execution:
             self.percent = (self.index + percent / 100) / self.count * 100
             if message:
                 self.step = f"{self.suite}: {message}"
-                self.lines.append(self.step)
+                self.lines.append((timezone.now(), self.step))
         if cancellable and self.heartbeat.cancelled.is_set():
             raise RunCancelled("cancelled by a regulator")
         # Only the task's own thread writes; the suite's threads leave it their lines.

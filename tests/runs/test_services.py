@@ -1,6 +1,7 @@
 """Starting, cancelling, claiming and re-queuing runs through the services."""
 
 import datetime
+import threading
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -147,6 +148,35 @@ def test_progress_is_clamped_and_the_log_keeps_its_newest_lines(
     assert run.log.startswith("[earlier lines dropped]") and "line 19" in run.log
     services.cancel_run(run, actor=people.olivia)
     assert services.progress(run.pk, 50, "after", []) is True
+
+
+def test_a_log_line_carries_the_time_its_event_happened_not_the_time_it_was_written(
+    people, testing_a, queued
+):
+    run = start(testing_a, people.olivia)
+    services.claim(run.pk, "t")
+    happened = timezone.now().replace(hour=10, minute=2, second=3)
+    services.progress(run.pk, 10, "payment", [(happened, "payment: round 1 sent")])
+    run.refresh_from_db()
+    assert "10:02:03 payment: round 1 sent" in run.log
+
+
+def test_lines_a_suite_reports_from_its_own_threads_keep_their_time_until_written(
+    people, testing_a, queued
+):
+    run = start(testing_a, people.olivia)
+    services.claim(run.pk, "t")
+    execution = tasks._Execution(run, people.olivia, heartbeat=False)
+    execution.suite = "payment"
+    before = timezone.now()
+    reporter = threading.Thread(target=execution._report, args=(40, "round 2 sent"))
+    reporter.start()
+    reporter.join()
+    ((stamped, line),) = execution.lines
+    assert line == "payment: round 2 sent" and before <= stamped <= timezone.now()
+    execution._flush()
+    run.refresh_from_db()
+    assert f"{stamped:%H:%M:%S} payment: round 2 sent" in run.log
 
 
 def test_the_sweep_requeues_a_silent_run_and_gives_up_after_the_last_attempt(
