@@ -2,12 +2,13 @@
 through the lifecycle services, so the admin shows them read-only."""
 
 from django.contrib import admin
-from django.db import transaction
+from django.db import models, transaction
 from django.forms.models import model_to_dict
 from guardian.admin import GuardedModelAdminMixin
 
 from sandbox_portal.audit.services import record
 
+from .forms import JSONObjectField
 from .models import (
     Application,
     Cohort,
@@ -30,7 +31,10 @@ def _plain(instance):
 
 
 class AuditedAdmin(admin.ModelAdmin):
-    """Staff edits in the admin go into the audit trail like any other change."""
+    """Staff edits in the admin go into the audit trail like any other change. JSON fields
+    are bounded in size and nesting before they are decoded, as on every other form."""
+
+    formfield_overrides = {models.JSONField: {"form_class": JSONObjectField}}
 
     def save_model(self, request, obj, form, change):
         before = _plain(type(obj).objects.get(pk=obj.pk)) if change and obj.pk else None

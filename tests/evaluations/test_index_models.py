@@ -248,3 +248,17 @@ def test_the_admin_offers_only_draft_index_models_for_new_rows(
     )  # fmt: skip
     assert response.status_code == 200  # the form refuses the locked choice
     assert not Layer.objects.filter(code="extra").exists()
+
+
+def test_the_admin_refuses_deeply_nested_json_before_decoding_it(rf, people, default):
+    from django.contrib import admin
+
+    request = rf.get("/")
+    request.user = people.staff
+    form_class = admin.site._registry[Indicator].get_form(request)
+    field = form_class.base_fields["categories"]
+    with pytest.raises(ValidationError, match="longer than the limit"):
+        field.clean("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(ValidationError, match="nested deeper than the limit"):
+        field.clean("[" * 5_000 + "]" * 5_000)
+    assert field.clean('["payment"]') == ["payment"]
