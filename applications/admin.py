@@ -1,7 +1,9 @@
 """Staff set-up: zones, cohorts, firms and their people. Cases change only
 through the lifecycle services, so the admin shows them read-only."""
 
+from django import forms
 from django.contrib import admin
+from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.forms.models import model_to_dict
 from guardian.admin import GuardedModelAdminMixin
@@ -15,11 +17,13 @@ from .models import (
     Firm,
     FirmMembership,
     Node,
+    NodeEndpointChange,
     Personnel,
     Project,
     Zone,
     ZoneRegistration,
 )
+from .services import node_changes
 
 
 def _plain(instance):
@@ -89,10 +93,43 @@ class ProjectAdmin(AuditedAdmin):
     list_filter = ("category",)
 
 
+class NodeAdminForm(forms.ModelForm):
+    class Meta:
+        model = Node
+        fields = "__all__"
+
+    def clean_endpoint_url(self):
+        # Staff edits pass the same outgoing-request policy as the firm's own registrations.
+        url = self.cleaned_data["endpoint_url"]
+        try:
+            node_changes.check_endpoint(url)
+        except ValidationError as exc:
+            raise ValidationError(exc.message_dict.get("endpoint_url", exc.messages)) from None
+        return url
+
+
 @admin.register(Node)
 class NodeAdmin(AuditedAdmin):
+    form = NodeAdminForm
     list_display = ("label", "firm", "endpoint_url", "location", "operator")
     list_filter = ("firm",)
+
+
+@admin.register(NodeEndpointChange)
+class NodeEndpointChangeAdmin(admin.ModelAdmin):
+    """Read-only: requests are made by firms and decided by case officers in the portal."""
+
+    list_display = ("node", "requested_url", "status", "requested_by", "decided_by")
+    list_filter = ("status",)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Personnel)

@@ -297,3 +297,15 @@ def test_a_refused_endpoint_makes_no_request_on_a_supervised_node(
     with pytest.raises(ValidationError):
         _move(people, node_a, url="http://127.0.0.1:22/")
     assert not NodeEndpointChange.objects.exists()
+
+
+def test_staff_editing_a_node_in_the_admin_meet_the_same_outgoing_policy(people, node_a, settings):
+    from applications.admin import NodeAdminForm
+
+    settings.OUTGOING_ALLOWED_NETWORKS = []
+    data = {"firm": people.firm_a.pk, "label": node_a.label, "endpoint_url": "http://[::1]:6379/"}
+    form = NodeAdminForm(data=data, instance=node_a)
+    assert not form.is_valid()
+    assert "endpoint_url" in form.errors
+    form = NodeAdminForm(data={**data, "endpoint_url": NEW}, instance=node_a)
+    assert form.is_valid(), form.errors
