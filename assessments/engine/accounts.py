@@ -13,6 +13,7 @@ is exactly gasUsed * gasPrice, and they commit to the chain id.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import secrets
 import time
@@ -232,8 +233,20 @@ def fund(
             send_raw(rpc, tx)
         except RpcError as exc:
             raise FundingFailed(f"funding {tx.to} was refused: {exc.message}") from None
-    receipts = wait_receipts(rpc, [t.hash for t in txs], timeout)
+    receipts = wait_receipts(rpc, [t.hash for t in txs], timeout / 2)
     missing = [h for h, r in receipts.items() if r is None]
+    if missing:
+        # A node's pool can strand a transaction it accepted (ganache 7.9.2 does, rarely,
+        # under interval mining, while later blocks come and go empty); a wallet sends it
+        # again. The same signed bytes cannot spend twice: their nonce is fixed.
+        resend = set(missing)
+        for tx in txs:
+            if tx.hash in resend:
+                # "already known", or mined meanwhile: the receipts will tell.
+                with contextlib.suppress(RpcError):
+                    send_raw(rpc, tx)
+        receipts.update(wait_receipts(rpc, missing, timeout / 2))
+        missing = [h for h, r in receipts.items() if r is None]
     if missing:
         raise not_mined(rpc, "funding", missing, len(txs), start_height, time.monotonic() - started)
     reverted = {h: r for h, r in receipts.items() if not succeeded(r)}

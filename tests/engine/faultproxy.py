@@ -197,6 +197,7 @@ class FaultProxy:
             self._corrupt: set[str] | None | bool = False
             self._injected: dict[int, list[dict]] = {}
             self._forked: dict[str, str] = {}
+            self._lose_sends = 0
 
     def fork(self, at: int) -> None:
         """From height ``at`` on this proxy's node holds blocks of its own."""
@@ -215,6 +216,12 @@ class FaultProxy:
     def double_spend(self) -> None:
         """Report both transactions of a same-nonce pair as accepted and included."""
         self.double_spending = True
+
+    def lose_sends(self, count: int = 1) -> None:
+        """Accept the next ``count`` raw transactions (answering their hashes) and drop them:
+        a pool that loses what it accepted."""
+        with self._lock:
+            self._lose_sends = count
 
     def high_s(self, hashes=None) -> None:
         """Serve these transactions (every one when None) with a high-s signature."""
@@ -328,6 +335,10 @@ class FaultProxy:
             if injected is not None:
                 return result(self._transform_tx(injected))
         if method == "eth_sendRawTransaction" and params:
+            with self._lock:
+                lose, self._lose_sends = self._lose_sends > 0, max(0, self._lose_sends - 1)
+            if lose:
+                return result(self._hash_of(params[0]))
             self._remember(params[0])
 
         reply = self._forward(dict(request, params=params))
