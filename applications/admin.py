@@ -96,7 +96,7 @@ class ProjectAdmin(AuditedAdmin):
 class NodeAdminForm(forms.ModelForm):
     class Meta:
         model = Node
-        fields = "__all__"
+        fields = ("firm", "label", "endpoint_url", "location", "operator")
 
     def clean_endpoint_url(self):
         # Staff edits pass the same outgoing-request policy as the firm's own registrations.
