@@ -18,17 +18,10 @@ from .firms import Node, endpoint_validator
 # to review, test or monitor: changing it needs the case officer's approval. Before
 # screening nobody has looked at it yet; a rejected, exited or withdrawn case is never
 # tested or probed again, so its nodes are the firm's to change.
-SUPERVISED_STATES = (
-    State.SCREENING,
-    State.UNDER_REVIEW,
-    State.AWAITING_FIRM,
-    State.TECHNICAL_TESTING,
-    State.EVALUATION,
-    State.RECOMMENDED,
-    State.ADMITTED,
-    State.ADMITTED_WITH_CONDITIONS,
-    State.IN_SANDBOX,
-    State.EXIT_REVIEW,
+SUPERVISED_STATES = tuple(
+    state
+    for state in State
+    if state not in {State.DRAFT, State.SUBMITTED, State.REJECTED, State.EXITED, State.WITHDRAWN}
 )
 
 

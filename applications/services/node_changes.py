@@ -65,28 +65,33 @@ def _case_ids(node):
     return list(supervised_cases(node).values_list("pk", flat=True))
 
 
-def _close(change, *, status, actor, note):
+def _close(change, *, status, actor, note, audited=True, **after):
+    """Close a pending request as ``status`` and, unless the caller audits it itself,
+    record the closing (``node.endpoint_change_<status>``)."""
     change.status = status
     change.decided_by = actor
     change.decided_at = timezone.now()
     change.decision_note = note[:MAX_TEXT_LENGTH]
     change.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
+    if audited:
+        verb = {EndpointChangeStatus.WITHDRAWN: "withdraw", EndpointChangeStatus.REFUSED: "refuse"}
+        record(
+            actor=actor,
+            action=f"node.endpoint_change_{verb[status]}",
+            target=change,
+            before={"status": EndpointChangeStatus.PENDING},
+            after={
+                "status": status,
+                "node": change.node_id,
+                "requested_url": change.requested_url,
+                **after,
+            },
+            reason=note,
+        )
 
 
 def _withdraw(change, *, actor, note):
     _close(change, status=EndpointChangeStatus.WITHDRAWN, actor=actor, note=note)
-    record(
-        actor=actor,
-        action="node.endpoint_change_withdraw",
-        target=change,
-        before={"status": EndpointChangeStatus.PENDING},
-        after={
-            "status": EndpointChangeStatus.WITHDRAWN,
-            "node": change.node_id,
-            "requested_url": change.requested_url,
-        },
-        reason=note,
-    )
 
 
 def withdraw_pending(node, *, actor, note):
@@ -186,7 +191,13 @@ def approve_change(change, *, actor, note=""):
         node.endpoint_url = change.requested_url
         node.full_clean()
         node.save(update_fields=["endpoint_url"])
-        _close(change, status=EndpointChangeStatus.APPROVED, actor=actor, note=note)
+        _close(
+            change,
+            status=EndpointChangeStatus.APPROVED,
+            actor=actor,
+            note=note,
+            audited=False,  # audited below, on the node, with both addresses
+        )
         record(
             actor=actor,
             action="node.endpoint_change_approve",
@@ -224,19 +235,12 @@ def refuse_change(change, *, actor, note):
 
 
 def _refuse(change, *, actor, note, automatic):
-    _close(change, status=EndpointChangeStatus.REFUSED, actor=actor, note=note)
-    record(
+    _close(
+        change,
+        status=EndpointChangeStatus.REFUSED,
         actor=actor,
-        action="node.endpoint_change_refuse",
-        target=change,
-        before={"status": EndpointChangeStatus.PENDING},
-        after={
-            "status": EndpointChangeStatus.REFUSED,
-            "node": change.node_id,
-            "requested_url": change.requested_url,
-            "refused_by_policy": automatic,
-        },
-        reason=note,
+        note=note,
+        refused_by_policy=automatic,
     )
     after_commit(notifications.node_change_decided, change.pk)
     return change
